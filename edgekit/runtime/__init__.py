@@ -1,0 +1,123 @@
+"""``edgekit.load``: the small runtime wrapper apps embed.
+
+Imports only numpy and, when a model is loaded, one backend (onnxruntime or a TFLite interpreter).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .device import TensorInfo, open_backend
+
+__all__ = ["load", "Model", "TensorInfo"]
+
+
+def load(path, threads: int | None = None, target=None) -> "Model":
+    """Open a ``.onnx`` or ``.tflite`` file (or a bundle directory) for inference.
+
+    ``threads`` defaults to the target's default threads when a target is given, else the backend's.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"model {p} not found", "no such file or directory", "check the path")
+    if threads is not None and (not isinstance(threads, int) or threads <= 0):
+        raise InputError(f"threads must be a whole number >= 1", f"got {threads!r}", "pass e.g. threads=1")
+    if threads is None and target is not None:
+        from ..targets import get_target
+
+        threads = get_target(target).threads
+    if p.is_dir():
+        from .bundle import load_bundle
+
+        return load_bundle(p, threads=threads, target=target)
+    backend, fmt = open_backend(str(p), threads)
+    return Model(p, backend, fmt, threads)
+
+
+class Model:
+    """A loaded model: ``inputs``/``outputs`` describe the tensors, ``run`` infers."""
+
+    def __init__(self, path: Path, backend, fmt: str, threads: int | None = None):
+        self.path, self.format, self.threads = path, fmt, threads
+        self._backend = backend
+        self.inputs: tuple[TensorInfo, ...] = tuple(backend.inputs)
+        self.outputs: tuple[TensorInfo, ...] = tuple(backend.outputs)
+        self._by_name = {i.name: i for i in self.inputs}
+        self._out_names = [o.name for o in self.outputs]
+
+    @property
+    def runtime(self) -> dict:
+        return {"name": self._backend.name, "version": self._backend.version}
+
+    def __repr__(self) -> str:
+        return f"<edgekit.Model {self.path.name} ({self.format}, {self._backend.name}) inputs={list(self.inputs)}>"
+
+    def run(self, x, raw: bool = False) -> dict:
+        """Infer on ``x`` (an array for single-input models, or a dict name -> array).
+
+        Float arrays given to int8/uint8-quantized inputs are quantized with the tensor's own scale and
+        zero point; quantized outputs come back dequantized to float32 unless ``raw``.
+        """
+        if isinstance(x, dict):
+            feeds = {name: self._prepare(self._input(name), value) for name, value in x.items()}
+            if len(feeds) != len(self.inputs):
+                missing = [i.name for i in self.inputs if i.name not in feeds]
+                raise InputError(f"missing model input(s) {missing}", f"the model takes {self._names()}",
+                                 "pass a dict with every input name")
+        else:
+            if len(self.inputs) != 1:
+                raise InputError(f"this model has {len(self.inputs)} inputs", "a single array is ambiguous",
+                                 f"pass a dict name -> array for {self._names()}")
+            feeds = {self.inputs[0].name: self._prepare(self.inputs[0], x)}
+        outs = self._backend.run(feeds)
+        if raw:
+            return dict(zip(self._out_names, outs))
+        return {o.name: _dequantize(o, v) for o, v in zip(self.outputs, outs)}
+
+    __call__ = run
+
+    def _names(self) -> str:
+        return ", ".join(f"{i.name} {list(i.shape)} {i.dtype.name}" for i in self.inputs)
+
+    def _input(self, name: str) -> TensorInfo:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise InputError(f"unknown input name {name!r}", f"the model takes {self._names()}",
+                             "use one of those names") from None
+
+    def _prepare(self, info: TensorInfo, value) -> np.ndarray:
+        arr = np.asarray(value)
+        if arr.shape != info.shape:
+            hint = " (add a batch dimension: x[None])" if arr.shape == info.shape[1:] else ""
+            raise InputError(f"input {info.name!r} has shape {list(arr.shape)}",
+                             f"the model expects {list(info.shape)}", f"reshape or resize the input{hint}")
+        if arr.dtype == info.dtype:
+            return arr
+        kind, want = arr.dtype.kind, info.dtype.kind
+        if info.quantized and kind == "f":
+            return _quantize(info, arr)
+        if (kind == want == "f") or (kind in "iu" and want in "iu" and _fits(arr, info.dtype)):
+            return arr.astype(info.dtype)
+        raise InputError(f"input {info.name!r} has dtype {arr.dtype.name}", f"the model expects {info.dtype.name}",
+                         f"pass x.astype(np.{info.dtype.name})")
+
+
+def _fits(arr: np.ndarray, dtype: np.dtype) -> bool:
+    lim = np.iinfo(dtype)
+    return arr.size == 0 or (arr.min() >= lim.min and arr.max() <= lim.max)
+
+
+def _quantize(info: TensorInfo, x: np.ndarray) -> np.ndarray:
+    # TFLite affine quantization: real = scale * (q - zero_point)  (tensorflow/lite/schema/schema.fbs)
+    lim = np.iinfo(info.dtype)
+    q = np.round(x / info.scale) + info.zero_point
+    return np.clip(q, lim.min, lim.max).astype(info.dtype)
+
+
+def _dequantize(info: TensorInfo, v: np.ndarray) -> np.ndarray:
+    if not info.quantized:
+        return v
+    return ((v.astype(np.float32) - info.zero_point) * np.float32(info.scale)).astype(np.float32)

@@ -1,0 +1,337 @@
+"""The device runner: open a model with whichever backend is present and measure it.
+
+This one file is all a device needs (stdlib, numpy, and one of ai_edge_litert, tflite_runtime,
+tensorflow.lite or onnxruntime). ``edgekit.load`` uses its backends on the host; host profiling runs
+it in a fresh child process; remote profiling copies it to the device and runs it there. So it must
+never import anything from edgekit except, when available, the error classes.
+
+    python3 device.py MODEL [--threads N] [--warmup N] [--runs N | --duration S] [--seed N]
+
+prints one JSON record on stdout (or ``{"error": {...}}`` and exit status 3).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import sys
+import time
+
+import numpy as np
+
+try:  # on the host the errors join edgekit's family; on a device this file stands alone
+    from edgekit.errors import DependencyError, InputError, ModelError
+except ImportError:  # pragma: no cover - exercised on devices
+    class _DeviceError(Exception):
+        def __init__(self, what, why="", fix=""):
+            self.what, self.why, self.fix = what, why, fix
+            super().__init__(": ".join(p for p in (what, why, fix) if p))
+
+    class ModelError(_DeviceError): pass
+    class InputError(_DeviceError): pass
+    class DependencyError(_DeviceError): pass
+
+TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8 (tensorflow/lite/schema/schema.fbs)
+_ORT_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+               "tensor(int8)": "int8", "tensor(uint8)": "uint8", "tensor(int16)": "int16",
+               "tensor(int32)": "int32", "tensor(int64)": "int64", "tensor(bool)": "bool"}
+
+
+class TensorInfo:
+    """One model input or output. ``scale``/``zero_point`` are set for quantized tensors only."""
+
+    __slots__ = ("name", "shape", "dtype", "scale", "zero_point", "dynamic")
+
+    def __init__(self, name, shape, dtype, scale=None, zero_point=None, dynamic=False):
+        self.name, self.shape, self.dtype = name, tuple(int(d) for d in shape), np.dtype(dtype)
+        self.scale, self.zero_point, self.dynamic = scale, zero_point, dynamic
+
+    @property
+    def quantized(self) -> bool:
+        return self.scale is not None
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype.name,
+                "scale": self.scale, "zero_point": self.zero_point}
+
+    def __repr__(self) -> str:
+        q = f", scale={self.scale:g}, zero_point={self.zero_point}" if self.quantized else ""
+        return f"TensorInfo({self.name!r}, {self.shape}, {self.dtype.name}{q})"
+
+
+def detect_format(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise InputError(f"cannot read model {path}", exc.strerror or str(exc), "check the path") from exc
+    if head[4:8] == TFLITE_IDENTIFIER:
+        return "tflite"
+    if path.endswith(".onnx"):
+        return "onnx"
+    raise ModelError(f"{path} is not a model edgekit can run", "it is neither a TFLite flatbuffer nor an .onnx file",
+                     "give a .onnx or .tflite file")
+
+
+def _dims(shape) -> tuple[list[int], bool]:
+    """Fix dynamic dims (None, -1, symbolic) to 1 — a device runs one sample at a time."""
+    dims = [d if isinstance(d, (int, np.integer)) and d > 0 else 1 for d in shape]
+    return dims, any(not (isinstance(d, (int, np.integer)) and d > 0) for d in shape)
+
+
+class OrtBackend:
+    name = "onnxruntime"
+
+    @staticmethod
+    def import_module():
+        try:
+            import onnxruntime
+        except ImportError as exc:
+            raise DependencyError("onnxruntime is not installed", str(exc), "pip install onnxruntime") from exc
+        return onnxruntime
+
+    def __init__(self, path: str, threads: int | None):
+        ort = self.import_module()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or 0
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
+            raise ModelError(f"onnxruntime cannot load {path}", _ort_reason(str(exc)),
+                             "check that the file is a complete, valid ONNX model") from exc
+        self.version = ort.__version__
+        self.inputs = [self._info(a) for a in self.session.get_inputs()]
+        self.outputs = [self._info(a) for a in self.session.get_outputs()]
+
+    @staticmethod
+    def _info(arg) -> TensorInfo:
+        dims, dynamic = _dims(arg.shape)
+        return TensorInfo(arg.name, dims, _ORT_DTYPES.get(arg.type, "float32"), dynamic=dynamic)
+
+    def run(self, feeds: dict) -> list:
+        return self.session.run(None, feeds)
+
+
+def _ort_reason(message: str) -> str:
+    """The human part of an onnxruntime error, without its status prefix and C++ source location."""
+    line = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    line = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", line)
+    line = re.sub(r"^Load model from \S+ failed:", "", line)
+    if "onnxruntime_src" in line or "::" in line:  # "/onnxruntime_src/x.cc:256 onnxruntime::F(...) reason"
+        line = line.rsplit(") ", 1)[-1]
+    return line.strip()[:300]
+
+
+def import_tflite():
+    """(module name, version, Interpreter class): ai_edge_litert, then tflite_runtime, then TensorFlow."""
+    for name in ("ai_edge_litert", "tflite_runtime", "tensorflow"):
+        try:
+            if name == "ai_edge_litert":
+                from ai_edge_litert.interpreter import Interpreter
+            elif name == "tflite_runtime":
+                from tflite_runtime.interpreter import Interpreter
+            else:
+                from tensorflow.lite import Interpreter
+        except ImportError:
+            continue
+        return name, _version(name), Interpreter
+    raise DependencyError("no TFLite interpreter is installed", "none of ai_edge_litert, tflite_runtime, tensorflow",
+                          "pip install ai-edge-litert")
+
+
+def _version(module: str) -> str:
+    try:
+        from importlib.metadata import version
+        return version({"ai_edge_litert": "ai-edge-litert", "tflite_runtime": "tflite-runtime"}.get(module, module))
+    except Exception:
+        return "unknown"
+
+
+class TfliteBackend:
+    def __init__(self, path: str, threads: int | None):
+        self.name, self.version, interpreter_cls = import_tflite()
+        try:  # XNNPACK is LiteRT's default CPU delegate; num_threads also sizes its thread pool
+            self.interpreter = interpreter_cls(model_path=path, num_threads=threads or None)
+            self._resize_dynamic()
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"the TFLite interpreter cannot load {path}", str(exc).splitlines()[0][:300],
+                             "check that the file is a complete, valid .tflite model") from exc
+        names = self._signature_names()
+        self.inputs = [self._info(d, names) for d in self.interpreter.get_input_details()]
+        self.outputs = [self._info(d, names) for d in self.interpreter.get_output_details()]
+        self._in_idx = [d["index"] for d in self.interpreter.get_input_details()]
+        self._out_idx = [d["index"] for d in self.interpreter.get_output_details()]
+
+    def _resize_dynamic(self):
+        for d in self.interpreter.get_input_details():
+            dims, dynamic = _dims(d.get("shape_signature", d["shape"]))
+            if dynamic:
+                self.interpreter.resize_tensor_input(d["index"], dims)
+
+    def _signature_names(self) -> dict:
+        """Tensor index -> signature name, so models converted elsewhere still run by their I/O names."""
+        try:
+            sigs = self.interpreter._get_full_signature_list()  # no public API maps names to indices
+        except Exception:
+            return {}
+        sig = sigs.get("serving_default") or (next(iter(sigs.values())) if len(sigs) == 1 else None)
+        if not sig:
+            return {}
+        return {idx: name for part in ("inputs", "outputs") for name, idx in sig.get(part, {}).items()}
+
+    @staticmethod
+    def _info(d: dict, names: dict) -> TensorInfo:
+        scale, zp = d.get("quantization", (0.0, 0))
+        quantized = scale != 0.0 and np.dtype(d["dtype"]).kind in "iu"
+        dynamic = any(s < 0 for s in d.get("shape_signature", d["shape"]))
+        return TensorInfo(names.get(d["index"], d["name"]), d["shape"], d["dtype"],
+                          float(scale) if quantized else None, int(zp) if quantized else None, dynamic)
+
+    def run(self, feeds: dict) -> list:
+        interp = self.interpreter
+        for info, idx in zip(self.inputs, self._in_idx):
+            interp.set_tensor(idx, feeds[info.name])
+        interp.invoke()
+        return [interp.get_tensor(i) for i in self._out_idx]
+
+
+def open_backend(path: str, threads: int | None = None):
+    fmt = detect_format(str(path))
+    return (TfliteBackend if fmt == "tflite" else OrtBackend)(str(path), threads), fmt
+
+
+# ----------------------------------------------------------------------------- measurement protocol
+def _rss_mb() -> tuple[float, float]:
+    """(current RSS, peak RSS) in MB from /proc (Linux, Android); ru_maxrss elsewhere."""
+    try:
+        fields = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    except (OSError, KeyError, ValueError):
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+        return peak, peak
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _cpu_model() -> str:
+    text = _read("/proc/cpuinfo") or ""
+    for key in ("model name", "Model", "Hardware", "cpu model"):
+        for line in text.splitlines():
+            if line.startswith(key) and ":" in line:
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def temperatures_c() -> dict:
+    """SoC temperatures (deg C) per thermal zone, where /sys/class/thermal exists."""
+    temps, base = {}, "/sys/class/thermal"
+    for zone in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        raw = _read(f"{base}/{zone}/temp")
+        if raw and raw.lstrip("-").isdigit():
+            temps[_read(f"{base}/{zone}/type") or zone] = int(raw) / 1000.0  # millidegrees
+    return temps
+
+
+def host_facts() -> dict:
+    meminfo = _read("/proc/meminfo") or ""
+    ram = next((int(l.split()[1]) // 1024 for l in meminfo.splitlines() if l.startswith("MemTotal")), None)
+    return {"arch": platform.machine(), "cpu": _cpu_model(), "cores": os.cpu_count(),
+            "os": platform.platform(), "python": platform.python_version(), "ram_mb": ram,
+            "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")}
+
+
+def sample_inputs(inputs, seed: int = 0) -> dict:
+    """Deterministic random inputs matching each input's shape and dtype."""
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for info in inputs:
+        if info.dtype.kind == "f":
+            feeds[info.name] = rng.standard_normal(info.shape).astype(info.dtype)
+        elif info.dtype.kind in "iu":
+            lim = np.iinfo(info.dtype)
+            hi = int(lim.max) + 1 if info.quantized else 2  # token ids / masks: small values are always valid
+            feeds[info.name] = rng.integers(max(int(lim.min), 0 if not info.quantized else int(lim.min)), hi,
+                                            info.shape).astype(info.dtype)
+        else:
+            feeds[info.name] = np.zeros(info.shape, info.dtype)
+    return feeds
+
+
+def _stats(ms: np.ndarray) -> dict:
+    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+    return {"mean": float(ms.mean()), "std": float(ms.std()), "min": float(ms.min()), "p50": float(p50),
+            "p90": float(p90), "p99": float(p99), "max": float(ms.max())}
+
+
+def measure(path: str, threads: int | None = None, warmup: int = 10, runs: int | None = 100,
+            duration: float | None = None, seed: int = 0) -> dict:
+    """The measurement protocol: load, first run, warm-up, then timed runs; RSS from /proc."""
+    if detect_format(str(path)) == "tflite":  # import the backend first: the baseline includes it
+        import_tflite()
+    else:
+        OrtBackend.import_module()
+    baseline, _ = _rss_mb()
+    temps_before = temperatures_c()
+    t0 = time.perf_counter()
+    backend, fmt = open_backend(path, threads)
+    load_ms = (time.perf_counter() - t0) * 1e3
+    feeds = sample_inputs(backend.inputs, seed)
+    t0 = time.perf_counter()
+    backend.run(feeds)
+    first_ms = (time.perf_counter() - t0) * 1e3
+    for _ in range(warmup):
+        backend.run(feeds)
+    times, deadline = [], (time.perf_counter() + duration) if duration else None
+    while (len(times) < runs) if runs else (time.perf_counter() < deadline):
+        t0 = time.perf_counter_ns()
+        backend.run(feeds)
+        times.append((time.perf_counter_ns() - t0) / 1e6)
+    ms = np.asarray(times)
+    _, peak = _rss_mb()
+    stats = _stats(ms)
+    return {"format": fmt, "threads": threads, "runs": len(times), "warmup": warmup,
+            "runtime": {"name": backend.name, "version": backend.version},
+            "host": host_facts(), "load_ms": load_ms, "first_run_ms": first_ms, "latency_ms": stats,
+            "throughput_per_s": 1000.0 / stats["mean"],
+            "memory_mb": {"baseline_rss": baseline, "peak_rss": peak, "growth": peak - baseline},
+            "model_bytes": os.path.getsize(path),
+            "dynamic_inputs": [i.name for i in backend.inputs if i.dynamic],
+            "temperature_c": {"before": temps_before, "after": temperatures_c()}}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="edgekit device runner")
+    ap.add_argument("model")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=100)
+    ap.add_argument("--duration", type=float, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    try:
+        record = measure(args.model, args.threads, args.warmup, None if args.duration else args.runs,
+                         args.duration, args.seed)
+    except Exception as exc:  # report every failure as data; the host turns it into an EdgekitError
+        err = {"kind": type(exc).__name__, "what": getattr(exc, "what", str(exc)),
+               "why": getattr(exc, "why", ""), "fix": getattr(exc, "fix", "")}
+        print(json.dumps({"error": err}))
+        return 3
+    print(json.dumps(record))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Target profiles: where hardware knowledge lives (``targets/*.toml``).
+
+A target names a device class: its arch, cores, default threads, RAM, preferred format and runtime,
+the INT8 scheme per format, delegates, budgets, and how it is reached. A user's own TOML path works
+wherever a target name does.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import platform
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import TargetError
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+class Format(str, enum.Enum):
+    ONNX = "onnx"
+    TFLITE = "tflite"
+
+
+class Reach(str, enum.Enum):
+    LOCAL = "local"
+    SSH = "ssh"
+    ADB = "adb"
+
+
+class QType(str, enum.Enum):
+    UINT8 = "uint8"
+    INT8 = "int8"
+
+
+class QFormat(str, enum.Enum):
+    QDQ = "qdq"
+    QOPERATOR = "qoperator"
+
+
+class IOType(str, enum.Enum):
+    FLOAT = "float"
+    INT8 = "int8"
+    UINT8 = "uint8"
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    format: Format
+    name: str
+    delegates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OnnxInt8:
+    activations: QType = QType.INT8
+    weights: QType = QType.INT8
+    format: QFormat = QFormat.QDQ
+    per_channel: bool = True
+
+
+@dataclass(frozen=True)
+class TfliteInt8:
+    activations: QType = QType.INT8
+    weights: QType = QType.INT8
+    io_types: tuple[IOType, ...] = (IOType.FLOAT, IOType.INT8, IOType.UINT8)
+
+
+@dataclass(frozen=True)
+class Int8:
+    onnx: OnnxInt8 = field(default_factory=OnnxInt8)
+    tflite: TfliteInt8 = field(default_factory=TfliteInt8)
+
+
+@dataclass(frozen=True)
+class Budgets:
+    latency_ms: float | None = None
+    memory_mb: float | None = None
+    model_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    description: str
+    arch: str
+    cpu: str
+    cores: int
+    threads: int
+    ram_mb: int
+    reach: Reach
+    runtime: RuntimeSpec
+    int8: Int8 = field(default_factory=Int8)
+    budgets: Budgets = field(default_factory=Budgets)
+    source: str = ""
+
+    @property
+    def onnx_int8(self) -> OnnxInt8:
+        return self.int8.onnx
+
+    @property
+    def tflite_int8(self) -> TfliteInt8:
+        return self.int8.tflite
+
+    def runs_on_host(self) -> bool:
+        """True when this machine's CPU architecture is the target's."""
+        return _norm_arch(platform.machine()) == _norm_arch(self.arch)
+
+    def to_dict(self) -> dict:
+        return _plain(dataclasses.asdict(self))
+
+
+def _norm_arch(arch: str) -> str:
+    arch = arch.lower()
+    return {"amd64": "x86_64", "arm64": "aarch64", "armv8": "aarch64"}.get(arch, arch)
+
+
+def _plain(value):
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def targets_dir() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("edgekit._targets")))
+
+
+def list_targets() -> list[Target]:
+    return [get_target(p) for p in sorted(targets_dir().glob("*.toml"))]
+
+
+def host_target() -> Target:
+    """The shipped target that matches this machine's architecture."""
+    return get_target("linux-arm64" if _norm_arch(platform.machine()) == "aarch64" else "x86_64")
+
+
+def get_target(name_or_path: str | Path | Target | None) -> Target:
+    """A target by shipped name (``raspberry-pi-4``) or by path to a TOML file; None means the host's."""
+    if name_or_path is None:
+        return host_target()
+    if isinstance(name_or_path, Target):
+        return name_or_path
+    text = str(name_or_path)
+    path = Path(text)
+    if not (text.endswith(".toml") or path.is_file()):
+        path = targets_dir() / f"{text}.toml"
+        if not path.is_file():
+            names = ", ".join(sorted(p.stem for p in targets_dir().glob("*.toml")))
+            raise TargetError(f"unknown target '{text}'", f"shipped targets are: {names}",
+                              "give one of those names or a path to your own .toml")
+    if not path.is_file():
+        raise TargetError(f"target file {path} not found", "no such file", "check the path")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TargetError(f"target file {path} is not valid TOML", str(exc), "fix the syntax") from exc
+    target = _build(Target, {**data, "source": str(path)}, path, "")
+    if target.threads <= 0 or target.cores <= 0:
+        raise TargetError(f"target file {path}: key 'threads'/'cores' must be positive",
+                          f"got threads={target.threads}, cores={target.cores}", "set whole numbers >= 1")
+    return target
+
+
+def _build(cls, data, path: Path, prefix: str):
+    """Build a frozen dataclass from TOML, naming file, key and expected type on any mismatch."""
+    if not isinstance(data, dict):
+        raise TargetError(f"target file {path}: key '{prefix.rstrip('.')}' must be a table",
+                          f"got {type(data).__name__}", "see targets/x86_64.toml for the layout")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise TargetError(f"target file {path}: unknown key '{prefix}{sorted(unknown)[0]}'",
+                          f"known keys here: {', '.join(known)}", "remove or rename it")
+    values = {}
+    for name, f in known.items():
+        key = f"{prefix}{name}"
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise TargetError(f"target file {path}: missing key '{key}'",
+                                  f"expected {_type_name(hints[name])}", "add it")
+            continue
+        values[name] = _convert(hints[name], data[name], path, key)
+    return cls(**values)
+
+
+def _type_name(tp) -> str:
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "one of " + "|".join(m.value for m in tp)
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    return getattr(tp, "__name__", str(tp).replace("typing.", ""))
+
+
+def _convert(tp, value, path: Path, key: str):
+    def bad():
+        return TargetError(f"target file {path}: key '{key}' must be {_type_name(tp)}",
+                           f"got {value!r}", "fix the value")
+
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, path, key + ".")
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None:
+            return None
+        return _convert([a for a in args if a is not type(None)][0], value, path, key)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise bad()
+        return tuple(_convert(args[0], v, path, key) for v in value)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise bad() from None
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, str, bool) and type(value) is tp:
+        return value
+    raise bad()
