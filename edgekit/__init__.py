@@ -6,6 +6,8 @@ and one runtime backend — never onnx, pillow or torch (a device has none of th
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 from .errors import EdgekitError
 
@@ -37,3 +39,25 @@ def __getattr__(name: str):
         globals()[name] = value
         return value
     raise AttributeError(f"module 'edgekit' has no attribute {name!r}")
+
+
+class _CallableModule(types.ModuleType):
+    """A subpackage named like the function it defines (``edgekit.profile``, ``edgekit.convert``, ...).
+
+    Importing ``edgekit.profile`` anywhere makes Python set the subpackage as the attribute
+    ``edgekit.profile``, shadowing the public function; a callable module keeps ``edgekit.profile(...)``
+    working whatever was imported first, and ``edgekit.profile.Protocol`` still resolves.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return getattr(self, self.__name__.rsplit(".", 1)[1])(*args, **kwargs)
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name, value):
+        if isinstance(value, types.ModuleType) and _API.get(name) == (value.__name__, name):
+            value.__class__ = _CallableModule
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -11,8 +11,17 @@ from typing import IO, Iterator
 
 def _temp_name(target: Path, suffix: str = "") -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".part", dir=target.parent)
-    os.close(fd)
+    try:  # mkstemp makes the file 0600; an output should get the mode a plain open() would give it
+        os.chmod(name, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
     return Path(name)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager

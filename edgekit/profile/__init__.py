@@ -30,11 +30,12 @@ class Protocol:
     seed: int = 0
 
     def check(self) -> "Protocol":
-        if self.threads is not None and self.threads <= 0:
+        # whole numbers only: the runner's argparse would reject "1.5" with a usage dump, not our message
+        if self.threads is not None and (not _whole(self.threads) or self.threads <= 0):
             raise InputError("threads must be >= 1", f"got {self.threads}", "pass --threads 1 or more")
-        if self.runs <= 0:
+        if not _whole(self.runs) or self.runs <= 0:
             raise InputError("runs must be >= 1", f"got {self.runs}", "pass --runs 1 or more")
-        if self.warmup < 0:
+        if not _whole(self.warmup) or self.warmup < 0:
             raise InputError("warmup must be >= 0", f"got {self.warmup}", "pass --warmup 0 or more")
         if self.duration is not None and self.duration <= 0:
             raise InputError("duration must be > 0 seconds", f"got {self.duration}", "pass e.g. --duration 5")
@@ -46,10 +47,18 @@ class Protocol:
         return args + (["--duration", str(self.duration)] if self.duration else [])
 
 
+def _whole(n) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool)
+
+
 def profile(model, target=None, *, threads: int | None = None, warmup: int = 10, runs: int = 100,
             duration: float | None = None, on_host: bool = False, remote: str | None = None,
             **remote_options) -> dict:
-    """Measure ``model`` for ``target`` and return the profile record (see docs/profile.md)."""
+    """Measure ``model`` for ``target`` and return the profile record (see docs/profile.md).
+
+    ``remote="ssh://[user@]host[:port]"`` or ``"adb://[SERIAL]"`` measures on that device; ``remote_options``
+    are identity, ssh_config, remote_python, benchmark_binary, perf_test_binary, delegate (docs/remote.md).
+    """
     path = Path(model)
     if not path.is_file():
         raise InputError(f"model {path} not found", "no such file", "check the path")
@@ -124,13 +133,18 @@ def check_budgets(record: dict, tgt: Target) -> dict:
     Latency is judged on p50 (a median is stable on a shared machine; p99 is in the record), memory on
     the process's peak RSS (what the device must have free), size on the model file.
     """
-    measured = {"latency_ms": ("p50", record["latency_ms"]["p50"]),
+    lat = record["latency_ms"]
+    # Tools on a device (benchmark_model) may not report a median: then the mean, and the verdict says so.
+    latency = ("p50", lat["p50"]) if lat.get("p50") is not None else ("mean (no p50 reported)", lat["mean"])
+    measured = {"latency_ms": latency,
                 "memory_mb": ("peak_rss", record["memory_mb"]["peak_rss"]),
                 "model_mb": ("file size", record["model_bytes"] / 1e6)}
     out = {}
     for key, (stat, value) in measured.items():
         limit = getattr(tgt.budgets, key)
-        if limit is not None:
+        if limit is not None and value is None:
+            out[key] = {"limit": limit, "measured": None, "statistic": f"{stat}: not reported", "pass": None}
+        elif limit is not None:
             out[key] = {"limit": limit, "measured": round(value, 4), "statistic": stat, "pass": value <= limit}
     return out
 
@@ -140,7 +154,7 @@ TABLE_HEADERS = ["model", "target", "measured on", "runtime", "thr", "load ms", 
 
 
 def table_row(r: dict) -> list:
-    fails = [k for k, v in r["budget"].items() if not v["pass"]]
+    fails = [k for k, v in r["budget"].items() if v["pass"] is False]
     verdict = ("over: " + ",".join(fails)) if fails else ("ok" if r["budget"] else "-")
     return [Path(r["model"]).name, r["target"], r["measured_on"], r["runtime"]["name"], r["threads"],
             r["load_ms"], r["first_run_ms"], r["latency_ms"]["p50"], r["latency_ms"]["p99"],

@@ -4,11 +4,12 @@ Imports only numpy and, when a model is loaded, one backend (onnxruntime or a TF
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import EdgekitWarning, InputError, ModelError
 from .device import TensorInfo, open_backend
 
 __all__ = ["load", "Model", "TensorInfo"]
@@ -22,22 +23,35 @@ def load(path, threads: int | None = None, target=None) -> "Model":
     p = Path(path)
     if not p.exists():
         raise InputError(f"model {p} not found", "no such file or directory", "check the path")
-    if threads is not None and (not isinstance(threads, int) or threads <= 0):
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads <= 0):
         raise InputError(f"threads must be a whole number >= 1", f"got {threads!r}", "pass e.g. threads=1")
     if threads is None and target is not None:
         from ..targets import get_target
 
         threads = get_target(target).threads
     if p.is_dir():
-        from .bundle import load_bundle
-
+        try:
+            from .bundle import load_bundle
+        except ModuleNotFoundError as exc:  # bundles arrive with their own issue
+            if exc.name != f"{__name__}.bundle":
+                raise
+            raise ModelError(f"{p} is a directory", "this edgekit cannot load bundle directories yet",
+                             "give a .onnx or .tflite file") from None
         return load_bundle(p, threads=threads, target=target)
     backend, fmt = open_backend(str(p), threads)
+    for info in backend.inputs:  # the issue's rule for dynamic dims: run with 1, and say so
+        if info.dynamic:
+            warnings.warn(f"input {info.name!r} of {p.name} has a dynamic dimension; edgekit runs it with "
+                          f"shape {list(info.shape)}", EdgekitWarning, stacklevel=2)
     return Model(p, backend, fmt, threads)
 
 
 class Model:
     """A loaded model: ``inputs``/``outputs`` describe the tensors, ``run`` infers."""
+
+    # Set by edgekit.runtime.bundle.load_bundle: labels and preprocessing for ``predict``. A class
+    # attribute, so plain models pay nothing and ``run`` is untouched.
+    bundle = None
 
     def __init__(self, path: Path, backend, fmt: str, threads: int | None = None):
         self.path, self.format, self.threads = path, fmt, threads
@@ -77,6 +91,18 @@ class Model:
         return {o.name: _dequantize(o, v) for o, v in zip(self.outputs, outs)}
 
     __call__ = run
+
+    def predict(self, image, top_k: int = 5) -> list:
+        """Classify one image (a path or a PIL image) with a bundle's preprocessing and labels.
+
+        Returns up to ``top_k`` (label, score) pairs, best first; scores are probabilities (softmax is
+        applied when the model outputs logits). Needs a model loaded from a bundle directory.
+        """
+        if self.bundle is None:
+            raise InputError(f"{self.path.name} is a bare model file", "predict needs the labels and "
+                             "preprocessing of a bundle", f"run `edgekit bundle {self.path.name} --target T -o DIR` and "
+                             "edgekit.load(DIR), or call run(x) with an array")
+        return self.bundle.predict(self, image, top_k)
 
     def _names(self) -> str:
         return ", ".join(f"{i.name} {list(i.shape)} {i.dtype.name}" for i in self.inputs)

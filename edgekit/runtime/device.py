@@ -69,7 +69,7 @@ def detect_format(path: str) -> str:
         raise InputError(f"cannot read model {path}", exc.strerror or str(exc), "check the path") from exc
     if head[4:8] == TFLITE_IDENTIFIER:
         return "tflite"
-    if path.endswith(".onnx"):
+    if path.lower().endswith(".onnx"):  # onnxruntime itself ignores the extension; be as lenient
         return "onnx"
     raise ModelError(f"{path} is not a model edgekit can run", "it is neither a TFLite flatbuffer nor an .onnx file",
                      "give a .onnx or .tflite file")
@@ -307,7 +307,7 @@ def measure(path: str, threads: int | None = None, warmup: int = 10, runs: int |
             "host": host_facts(), "load_ms": load_ms, "first_run_ms": first_ms, "latency_ms": stats,
             "throughput_per_s": 1000.0 / stats["mean"],
             "memory_mb": {"baseline_rss": baseline, "peak_rss": peak, "growth": peak - baseline},
-            "model_bytes": os.path.getsize(path),
+            "model_bytes": os.path.getsize(path), "pid": os.getpid(),  # shows it ran in its own process
             "dynamic_inputs": [i.name for i in backend.inputs if i.dynamic],
             "temperature_c": {"before": temps_before, "after": temperatures_c()}}
 

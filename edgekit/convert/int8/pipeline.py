@@ -1,0 +1,122 @@
+"""Float TFLite bytes -> INT8 TFLite bytes: checks, calibration, quantization, fallback, interface."""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from ...errors import InputError, TargetError
+from ...targets import IOType, QType
+from . import aeq, interface
+from .calibrate import calibrate, open_calibration, signature_inputs
+from .options import Int8Options, Int8Result
+
+REPORT_SAMPLES = 16  # samples behind the per-tensor report (SQNR is stable well before that on small nets)
+
+
+def check(options: Int8Options, calib, eval_data, report) -> None:
+    """Every argument problem, before any conversion work."""
+    from ...targets import get_target
+
+    if not options.dynamic and calib is None:
+        raise InputError("--int8 needs calibration data", "static INT8 ranges come from running real samples",
+                         "pass --calib DATA (image folder, .npy/.npz), or use --dynamic for weights-only int8")
+    if options.max_drop is not None:
+        if eval_data is None:
+            raise InputError("--max-drop needs --eval DATA", "the drop is measured on labeled (or reference) data",
+                             "add --eval with a data folder or file, or drop --max-drop")
+        if options.max_drop < 0:
+            raise InputError("--max-drop must be >= 0 top-1 points", f"got {options.max_drop}", "e.g. --max-drop 0.5")
+        if options.dynamic:
+            raise InputError("--max-drop works with static INT8", "--dynamic keeps activations float",
+                             "drop one of the two")
+    if options.dynamic and options.io is not IOType.FLOAT:
+        raise InputError(f"--io {options.io.value} needs static INT8", "--dynamic keeps float inputs and outputs",
+                         "drop --dynamic (and pass --calib) or use --io float")
+    if report is not None and Path(report).suffix.lower() not in (".json", ".md"):
+        raise InputError(f"report file {report} must end in .json or .md", "the extension picks the format", "rename it")
+    tgt = get_target(options.target)
+    q = tgt.tflite_int8
+    if options.io not in q.io_types:
+        kinds = "|".join(t.value for t in q.io_types)
+        raise TargetError(f"--io {options.io.value} is not supported on target {tgt.name}",
+                          f"its TFLite runtime has kernels for {kinds} model inputs/outputs only",
+                          f"use --io {q.io_types[0].value}, or another --target")
+    if q.activations is not QType.INT8 or q.weights is not QType.INT8:
+        raise TargetError(f"target {tgt.name} asks for TFLite {q.activations.value} activations / "
+                          f"{q.weights.value} weights", "TFLite's integer kernels use int8 (uint8 is the legacy scheme)",
+                          "set [int8.tflite] activations/weights = \"int8\" in the target file")
+
+
+def quantize_bytes(float_bytes: bytes, options: Int8Options, calib=None, spec=None, eval_data=None,
+                   report: bool = False, output: Path = Path("model.tflite"),
+                   spec_json: str | None = None) -> tuple[bytes, Int8Result]:
+    """Quantize the converter's float model; nothing is written here (the caller writes atomically)."""
+    extra: dict = {}
+    if options.dynamic:
+        qbytes = aeq.quantize(aeq.make_quantizer(float_bytes, dynamic=True))
+        if report and calib is not None:
+            extra["tensors"] = tuple(_report(float_bytes, qbytes, calib, spec, options))
+    else:
+        from ai_edge_quantizer import recipe, recipe_manager
+
+        inputs = signature_inputs(float_bytes)
+        ds = open_calibration(calib, inputs, spec, options)
+        manager = recipe_manager.RecipeManager()
+        manager.load_quantization_recipe(recipe.static_wi8_ai8())
+        qsvs, n, secs = calibrate(float_bytes, manager, ds, options.ranges)
+        extra.update(calib_samples=n, calib_seconds=round(secs, 3))
+        qbytes = aeq.quantize(aeq.make_quantizer(float_bytes), qsvs)
+        if options.max_drop is not None:
+            from . import fallback
+
+            eval_ds = open_calibration(eval_data, inputs, spec, Int8Options(seed=options.seed))
+            fb = fallback.run(float_bytes, qbytes, qsvs, eval_ds, options)
+            qbytes = fb.pop("bytes")
+            extra.update(fb, fallback=options.fallback.value if fb["kept"] else None)
+        elif report:
+            extra["tensors"] = tuple(_report(float_bytes, qbytes, calib, spec, options))
+    model = interface.read(qbytes)
+    if not options.dynamic:
+        interface.set_interface(model, options.io)
+    meta = {"mode": "dynamic" if options.dynamic else "static", "io": options.io.value,
+            "weights": "int8 per-channel", "activations": "float" if options.dynamic else "int8",
+            "kept": list(extra.get("kept", ())), "fallback": extra.get("fallback")}
+    interface.set_metadata(model, "edgekit.quantization", meta)
+    if spec_json is not None:  # the spec calibration used, in the TFLite input's layout
+        interface.set_metadata(model, "edgekit.preprocess", spec_json)
+    result = Int8Result(output=Path(output), mode=meta["mode"], io=options.io.value if not options.dynamic else "float",
+                        ops=interface.op_counts(model), float_ops=tuple(interface.float_ops(model)), **extra)
+    return interface.write(model), result
+
+
+def _report(float_bytes, qbytes, calib, spec, options):
+    from .report import tensor_errors
+
+    ds = open_calibration(calib, signature_inputs(float_bytes), spec, options)
+    return tensor_errors(float_bytes, qbytes, (f for f, _ in itertools.islice(ds, REPORT_SAMPLES)))
+
+
+def convert_int8(model, output, convert_options, options: Int8Options, calib=None, spec=None, eval_data=None,
+                 report=None, progress: bool = False) -> Int8Result:
+    """ONNX model -> INT8 TFLite at ``output`` (atomic; nothing is written before everything succeeded)."""
+    from ..._io import write_bytes
+    from .. import lower_model
+    from ..writer import serialize
+    from .calibrate import resolve_spec
+
+    check(options, calib, eval_data, report)
+    float_bytes = bytes(serialize(lower_model(model, convert_options, progress=progress)))
+    stored = None
+    if spec is None and isinstance(model, (str, Path)):
+        from ...data import read_spec
+
+        stored = read_spec(model)
+    spec = resolve_spec(signature_inputs(float_bytes), spec, stored)
+    data, result = quantize_bytes(float_bytes, options, calib, spec, eval_data, report is not None, Path(output),
+                                  spec_json=spec.to_json() if spec is not None else None)
+    write_bytes(output, data)
+    if report is not None:
+        from .report import write_report
+
+        write_report(result, report)
+    return result

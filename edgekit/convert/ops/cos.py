@@ -1,0 +1,4 @@
+"""Cos -> COS (elementwise, keeps the layout)."""
+from ._base import unary
+
+unary("Cos", "COS")

@@ -1,0 +1,4 @@
+"""Sigmoid -> LOGISTIC."""
+from ._base import unary
+
+unary("Sigmoid", "LOGISTIC")

@@ -1,0 +1,4 @@
+"""Sin -> SIN (elementwise, keeps the layout)."""
+from ._base import unary
+
+unary("Sin", "SIN")

@@ -1,0 +1,4 @@
+"""Sqrt -> SQRT (elementwise, keeps the layout)."""
+from ._base import unary
+
+unary("Sqrt", "SQRT")

@@ -1,0 +1,4 @@
+"""Tanh -> TANH."""
+from ._base import unary
+
+unary("Tanh", "TANH")

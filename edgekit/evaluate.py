@@ -1,0 +1,186 @@
+"""``edgekit.evaluate``: accuracy on labeled data and fidelity against a reference model.
+
+Works on .onnx and .tflite alike through ``edgekit.load``. Each model gets its own preprocessing
+(the given spec adapted to its layout, else the spec stored in it, else its input shape), so a float
+ONNX model and its NHWC TFLite conversion can be compared on the same images.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, InputError
+
+
+@dataclass(frozen=True)
+class OutputError:
+    sqnr_db: float
+    max_abs_error: float
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Accuracies and agreement in percent (0..100); SQNR/max error of the first output vs the reference."""
+    model: str
+    samples: int
+    top1: float | None = None
+    top5: float | None = None
+    agreement: float | None = None
+    sqnr_db: float | None = None
+    max_abs_error: float | None = None
+    per_output: dict = field(default_factory=dict)  # output name -> OutputError
+    skipped: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["per_output"] = {k: asdict(v) for k, v in self.per_output.items()}
+        return d
+
+
+def model_spec(model, spec=None):
+    """The preprocessing spec for one loaded model: ``spec`` adapted to its input, else stored, else defaults."""
+    from .data import read_spec, spec_for_input
+
+    info = model.inputs[0]
+    natural = spec_for_input(info.shape, info.dtype.name)
+    base = spec if spec is not None else (read_spec(model.path) if Path(model.path).suffix == ".onnx" else None)
+    if base is None:
+        return natural
+    if natural is not None:
+        if base.layout is not natural.layout:  # e.g. a TFLite conversion of an NCHW model takes NHWC
+            base = base.replace(layout=natural.layout)
+        if natural.size is not None:
+            base = base.replace(size=natural.size)
+    return base
+
+
+def open_for(model, data, spec=None, **kw):
+    from .data import open_source
+
+    return open_source(data, model_spec(model, spec), list(model.inputs), **kw)
+
+
+def _check_labels(model, ds) -> None:
+    if not ds.labeled:
+        return
+    n_out = int(np.prod(model.outputs[0].shape))
+    if len(ds.classes) > n_out:
+        shown = ", ".join(ds.classes[n_out:n_out + 3])
+        raise DataError(f"the data has {len(ds.classes)} classes but {Path(model.path).name} outputs {n_out} scores",
+                        f"labels {shown}... have no output the model can give",
+                        "evaluate on the classes the model was trained on (same sorted folder names)")
+
+
+def _as_loaded(m):
+    from .runtime import Model, load
+
+    return m if isinstance(m, Model) else load(m)
+
+
+def _stream(model, ds):
+    for feeds, label in ds:
+        yield model.run(feeds), label
+
+
+def evaluate(models, data, reference=None, spec=None, *, limit: int | None = None) -> list[EvalResult]:
+    """Evaluate each model on ``data`` (folder, .npy/.npz, iterable); compare with ``reference`` if given."""
+    from .ui import progress
+
+    if isinstance(models, (str, Path)) or hasattr(models, "run"):
+        models = [models]
+    loaded = [_as_loaded(m) for m in models]
+    if not loaded:
+        raise InputError("no model to evaluate", "the list is empty", "pass one or more model paths")
+    ref = _as_loaded(reference) if reference is not None else None
+    results = []
+    for model in loaded:
+        ds = open_for(model, data, spec, calib_size=limit)
+        _check_labels(model, ds)
+        ref_ds = open_for(ref, data, spec, calib_size=limit) if ref is not None else None
+        acc = _Accumulator(model, ref)
+        pairs = zip(_stream(model, ds), _stream(ref, ref_ds)) if ref is not None else \
+            ((item, (None, None)) for item in _stream(model, ds))
+        for (outs, label), (ref_outs, _) in progress(pairs, total=ds.count, desc=f"eval {Path(model.path).name}"):
+            acc.add(outs, label, ref_outs)
+        results.append(acc.result(str(model.path), ds.skipped))
+    return results
+
+
+class _Accumulator:
+    def __init__(self, model, ref):
+        self.names = [o.name for o in model.outputs]
+        self.ref_names = [o.name for o in ref.outputs] if ref is not None else []
+        self.n = self.top1 = self.top5 = self.labeled = self.agree = 0
+        self.sig = np.zeros(len(self.names))
+        self.err = np.zeros(len(self.names))
+        self.max_err = np.zeros(len(self.names))
+
+    def add(self, outs: dict, label, ref_outs: dict | None):
+        self.n += 1
+        scores = np.asarray(outs[self.names[0]], dtype=np.float64).ravel()
+        if label is not None:
+            self.labeled += 1
+            self.top1 += int(np.argmax(scores) == label)
+            k = min(5, scores.size)
+            self.top5 += int(label in np.argpartition(-scores, k - 1)[:k])
+        if ref_outs is None:
+            return
+        for i, (name, ref_name) in enumerate(zip(self.names, self.ref_names)):
+            y = np.asarray(outs[name], dtype=np.float64).ravel()
+            r = np.asarray(ref_outs[ref_name], dtype=np.float64).ravel()
+            if y.size != r.size:
+                raise DataError(f"output {name!r} has {y.size} values but the reference's {ref_name!r} has {r.size}",
+                                "the models do not compute the same thing", "compare a model with its own source")
+            self.sig[i] += float(np.sum(r * r))
+            self.err[i] += float(np.sum((r - y) ** 2))
+            self.max_err[i] = max(self.max_err[i], float(np.max(np.abs(r - y))) if r.size else 0.0)
+            if i == 0:
+                self.agree += int(np.argmax(y) == np.argmax(r))
+
+    def result(self, path: str, skipped: int) -> EvalResult:
+        pct = lambda k, n: 100.0 * k / n if n else None  # noqa: E731
+        per = {}
+        if self.ref_names:
+            for i, name in enumerate(self.names[:len(self.ref_names)]):
+                per[name] = OutputError(_sqnr(self.sig[i], self.err[i]), float(self.max_err[i]))
+        first = per.get(self.names[0])
+        return EvalResult(model=path, samples=self.n, top1=pct(self.top1, self.labeled),
+                          top5=pct(self.top5, self.labeled), agreement=pct(self.agree, self.n) if per else None,
+                          sqnr_db=first.sqnr_db if first else None, max_abs_error=first.max_abs_error if first else None,
+                          per_output=per, skipped=skipped)
+
+
+def _sqnr(signal: float, noise: float) -> float:
+    # 10*log10(sum r^2 / sum (r-y)^2); identical outputs give +inf, reported as such (JSON: Infinity)
+    if noise == 0:
+        return math.inf
+    if signal == 0:
+        return -math.inf
+    return 10.0 * math.log10(signal / noise)
+
+
+def predictions(model, ds) -> tuple[np.ndarray, list]:
+    """Top-1 class of the first output per sample, and the labels (used by the accuracy-aware fallback)."""
+    preds, labels = [], []
+    for outs, label in _stream(model, ds):
+        preds.append(int(np.argmax(outs[model.outputs[0].name])))
+        labels.append(label)
+    return np.asarray(preds), labels
+
+
+def _make_callable() -> None:
+    """``edgekit.evaluate`` is both this module and the function (see edgekit/quantize/__init__.py)."""
+    import sys
+    import types
+
+    class _CallableModule(types.ModuleType):
+        def __call__(self, *args, **kwargs):
+            return evaluate(*args, **kwargs)
+
+    sys.modules[__name__].__class__ = _CallableModule
+
+
+_make_callable()

@@ -1,0 +1,173 @@
+"""Load a deployment bundle (a directory written by ``edgekit.bundle``) and classify images with it.
+
+A bundle is ``edgekit.json`` (the manifest), ``labels.txt`` and one or more model files. Loading
+checks the manifest, picks the model for the target, verifies its sha256 against the manifest and
+opens it with the normal runtime. Like the rest of ``edgekit.runtime`` this needs only the standard
+library, numpy and one backend; pillow is imported by ``predict`` when it decodes an image.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, ModelError
+
+MANIFEST = "edgekit.json"
+LABELS = "labels.txt"
+KIND = "edgekit-bundle"  # manifest["kind"]: tells a bundle from any other edgekit.json
+SCHEMA_VERSION = 1
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """What a bundle adds to a loaded model: where it came from, its labels and preprocessing."""
+
+    path: Path
+    manifest: dict
+    entry: dict  # the manifest's record of the loaded model file
+    labels: tuple[str, ...]
+    spec: object | None  # edgekit.data.PreprocessSpec; None when the model does not take images
+
+    @property
+    def target(self) -> str | None:
+        return (self.manifest.get("target") or {}).get("name")
+
+    def predict(self, model, image, top_k: int = 5) -> list[tuple[str, float]]:
+        """Preprocess ``image`` (path or PIL image), run ``model``, return the best ``top_k`` (label, score)."""
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise InputError("top_k must be a whole number >= 1", f"got {top_k!r}", "pass e.g. top_k=5")
+        if self.spec is None:
+            raise InputError(f"{self.entry['file']} does not take images", "its bundle has no preprocessing spec",
+                             "call model.run(x) with an array instead")
+        if len(model.inputs) != 1:
+            raise InputError(f"{self.entry['file']} has {len(model.inputs)} inputs", "predict feeds one image",
+                             "call model.run with a dict of inputs instead")
+        from ..data.image import preprocess_image  # imports pillow
+
+        x = preprocess_image(image, self.spec)
+        info = model.inputs[0]
+        if x.dtype.kind in "iu" and info.dtype.kind == "f":  # raw-pixel spec feeding a float model
+            x = x.astype(info.dtype)
+        out = model.outputs[0]
+        scores = np.asarray(model.run(x)[out.name], dtype=np.float64).reshape(-1)
+        if scores.size != len(self.labels):
+            raise ModelError(f"{self.entry['file']} outputs {scores.size} scores", f"{LABELS} has {len(self.labels)} "
+                             "labels", "rebuild the bundle with the right --labels")
+        probs = scores if is_distribution(scores, out.scale) else softmax(scores)
+        order = np.argsort(-probs, kind="stable")[:top_k]
+        return [(self.labels[i], float(probs[i])) for i in order]
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())  # shift by the max: exp never overflows
+    return e / e.sum()
+
+
+def is_distribution(scores: np.ndarray, scale: float | None = None) -> bool:
+    """True when ``scores`` already are probabilities: all >= 0 and summing to 1.
+
+    Float softmax sums to 1 within rounding (1e-3 is generous for float16 too). A quantized output
+    holds each probability to within half a step, so n outputs may be off by n * scale / 2 in total.
+    """
+    tol = 1e-3 + (scores.size * scale / 2 if scale else 0.0)
+    return bool(scores.size and np.all(scores >= -1e-6) and abs(scores.sum() - 1.0) <= tol)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(root: Path) -> dict:
+    path = root / MANIFEST
+    if not path.is_file():
+        raise ModelError(f"{root} is a directory but not an edgekit bundle", f"it has no {MANIFEST}",
+                         "give a .onnx/.tflite file or a directory made by `edgekit bundle`")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path} is not valid JSON", str(exc), "rebuild the bundle with `edgekit bundle`") from exc
+    if not isinstance(manifest, dict) or manifest.get("kind") != KIND or not manifest.get("models"):
+        raise ModelError(f"{path} is not an edgekit bundle manifest", f"it lacks kind={KIND!r} or a models list",
+                         "rebuild the bundle with `edgekit bundle`")
+    if int(manifest.get("schema", 0)) > SCHEMA_VERSION:
+        raise ModelError(f"{path} uses bundle schema {manifest['schema']}",
+                         f"this edgekit reads schema {SCHEMA_VERSION}", "upgrade edgekit")
+    return manifest
+
+
+def member(root: Path, name) -> Path:
+    """A file named in the manifest; only plain names inside the bundle (no ../, no absolute paths)."""
+    if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+        raise ModelError(f"{root / MANIFEST} names an invalid file {name!r}", "bundle files must be plain names",
+                         "rebuild the bundle with `edgekit bundle`")
+    return root / name
+
+
+def choose(manifest: dict, target=None) -> dict:
+    """The model entry for ``target`` (its runtime's format), else for the bundle's target, else the first."""
+    want = (manifest.get("target") or {}).get("format")
+    if target is not None:
+        from ..targets import get_target
+
+        want = get_target(target).runtime.format.value
+    models = manifest["models"]
+    return next((m for m in models if m.get("format") == want), models[0])
+
+
+def verify(root: Path, entry: dict) -> Path:
+    path = member(root, entry.get("file"))
+    if not path.is_file():
+        raise ModelError(f"bundle {root.name}: model file {path.name} is missing",
+                         f"{MANIFEST} lists it but the directory does not hold it",
+                         "copy the whole bundle directory again or rebuild it")
+    actual = sha256_file(path)
+    if actual != entry.get("sha256"):
+        raise ModelError(f"bundle {root.name}: model file {path.name} does not match {MANIFEST}",
+                         f"its sha256 is {actual[:12]}..., the manifest says {str(entry.get('sha256'))[:12]}... "
+                         "(file changed or corrupted)", "copy the whole bundle directory again or rebuild it")
+    return path
+
+
+def read_labels(root: Path, manifest: dict) -> tuple[str, ...]:
+    path = member(root, manifest.get("labels", LABELS))
+    if not path.is_file():
+        raise ModelError(f"bundle {root.name}: {path.name} is missing", f"{MANIFEST} refers to it",
+                         "copy the whole bundle directory again or rebuild it")
+    labels = tuple(path.read_text(encoding="utf-8").rstrip("\n").split("\n"))
+    if len(labels) != manifest.get("num_labels", len(labels)):
+        raise ModelError(f"bundle {root.name}: {path.name} has {len(labels)} labels",
+                         f"{MANIFEST} says {manifest['num_labels']}", "restore labels.txt or rebuild the bundle")
+    return labels
+
+
+def load_bundle(path, threads: int | None = None, target=None):
+    """Open the bundle directory ``path``: the returned Model has ``.bundle`` and ``.predict``."""
+    from . import Model
+    from .device import open_backend
+
+    root = Path(path)
+    manifest = read_manifest(root)
+    entry = choose(manifest, target)
+    file = verify(root, entry)
+    labels = read_labels(root, manifest)
+    spec = None
+    if entry.get("preprocess"):
+        from ..data.spec import PreprocessSpec
+
+        spec = PreprocessSpec.from_dict(entry["preprocess"], f"the preprocessing of {file.name} in {MANIFEST}")
+    if threads is None:  # the bundle's target setting: the one its latency figures were measured with
+        threads = (manifest.get("target") or {}).get("threads")
+        threads = threads if isinstance(threads, int) and not isinstance(threads, bool) and threads > 0 else None
+    backend, fmt = open_backend(str(file), threads)
+    model = Model(file, backend, fmt, threads)
+    model.bundle = Bundle(root, manifest, entry, labels, spec)
+    return model

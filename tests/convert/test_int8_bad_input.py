@@ -1,0 +1,108 @@
+"""Bad input for INT8 TFLite (issue 5): one clear EdgekitError, and never a partial output file."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ._int8_graphs import SIZE, calib_npy, cnn
+
+pytest.importorskip("ai_edge_quantizer")
+
+
+@pytest.fixture
+def src(tmp_path):
+    return cnn(tmp_path / "m.onnx")
+
+
+def _leftovers(d):
+    return sorted(p.name for p in d.iterdir() if p.suffix in (".tflite", ".part") or ".part" in p.name)
+
+
+def test_int8_without_calib_is_a_clear_error(tmp_path, src):
+    import edgekit
+    from edgekit.errors import InputError
+
+    with pytest.raises(InputError, match="--calib"):
+        edgekit.convert(src, tmp_path / "o.tflite", int8=True)
+    assert _leftovers(tmp_path) == []
+
+
+def test_cli_int8_without_calib_exits_2_with_one_line(tmp_path, src, capsys):
+    from edgekit.cli import main
+
+    assert main(["convert", str(src), "--int8", "-o", str(tmp_path / "o.tflite")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--calib" in err and len(err.splitlines()) == 1
+    assert _leftovers(tmp_path) == []
+
+
+def test_calibration_shape_mismatch_names_input_and_shape(tmp_path, src):
+    import edgekit
+    from edgekit.errors import DataError
+
+    bad = calib_npy(tmp_path / "bad.npy", n=4, shape=(3, 8, 8))
+    with pytest.raises(DataError) as exc:
+        edgekit.convert(src, tmp_path / "o.tflite", int8=True, calib=bad)
+    msg = str(exc.value)
+    assert "'x'" in msg and f"[1, 3, {SIZE}, {SIZE}]" in msg and "[1, 3, 8, 8]" in msg
+    assert _leftovers(tmp_path) == []
+
+
+def test_uint8_io_on_target_without_uint8_kernels(tmp_path, src):
+    import edgekit
+    from edgekit.errors import TargetError
+    from edgekit.targets import get_target, targets_dir
+
+    text = (targets_dir() / "x86_64.toml").read_text()
+    text = text.replace('name = "x86_64"', 'name = "no-uint8"').replace(
+        'io_types = ["float", "int8", "uint8"]', 'io_types = ["float", "int8"]')
+    toml = tmp_path / "no-uint8.toml"
+    toml.write_text(text)
+    assert [t.value for t in get_target(toml).tflite_int8.io_types] == ["float", "int8"]  # the edit took
+    with pytest.raises(TargetError, match=r"--io uint8 is not supported on target no-uint8") as exc:
+        edgekit.convert(src, tmp_path / "o.tflite", int8=True, calib=calib_npy(tmp_path / "c.npy", n=2),
+                        io="uint8", target=toml)
+    assert "float|int8" in str(exc.value)
+    assert _leftovers(tmp_path) == []
+
+
+def test_interrupt_during_calibration_leaves_no_file(tmp_path, src):
+    import edgekit
+
+    rng = np.random.default_rng(0)
+    seen = []
+
+    def samples():  # a fresh iterator per pass; Ctrl-C arrives while the third sample is requested
+        for i in range(10):
+            if i == 2:
+                raise KeyboardInterrupt
+            seen.append(i)
+            yield {"x": rng.random((1, 3, SIZE, SIZE), dtype=np.float32)}
+
+    out = tmp_path / "o.tflite"
+    with pytest.raises(KeyboardInterrupt):
+        edgekit.convert(src, out, int8=True, calib=samples)
+    assert seen == [0, 1], "calibration should have started before the interrupt"
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_existing_output_survives_a_failed_run(tmp_path, src):
+    import edgekit
+    from edgekit.errors import DataError
+
+    out = tmp_path / "o.tflite"
+    out.write_bytes(b"previous")
+    with pytest.raises(DataError):
+        edgekit.convert(src, out, int8=True, calib=calib_npy(tmp_path / "bad.npy", n=2, shape=(3, 4, 4)))
+    assert out.read_bytes() == b"previous"
+
+
+def test_max_drop_without_eval_and_io_with_dynamic(tmp_path, src):
+    import edgekit
+    from edgekit.errors import InputError
+
+    with pytest.raises(InputError, match="--eval"):
+        edgekit.convert(src, tmp_path / "o.tflite", int8=True, calib=calib_npy(tmp_path / "c.npy", n=2), max_drop=1)
+    with pytest.raises(InputError, match="--dynamic"):
+        edgekit.convert(src, tmp_path / "o.tflite", dynamic=True, io="int8")
+    assert _leftovers(tmp_path) == []

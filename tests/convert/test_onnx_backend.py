@@ -1,0 +1,117 @@
+"""The ONNX backend node test cases shipped with the onnx package, for every op edgekit lowers.
+
+For each supported op, the cases of its module in ``onnx.backend.test.case.node`` are generated
+(numpy reference outputs), converted with ``edgekit.convert`` and run in the LiteRT interpreter; the
+outputs must match the references within the converter tests' tolerance
+(``rtol * max(1, range) + 1e-6`` with rtol 1e-5; integer outputs exactly). See ``_backend.py`` for
+how parameter inputs are frozen to constants.
+
+Every case that does not run and pass is accounted for, never silently skipped:
+* ``EXCLUDED`` lists cases by name with the reason;
+* automatic rules (each with its reason, in ``_backend.run_case``): tensor types edgekit's models
+  do not compute in (float64, float16, bfloat16, float8, int4, uint16-64, string), zero-size tensors;
+* a conversion refused with ``UnsupportedOpError`` must match one of ``REFUSAL_RULES`` (op, message
+  pattern, reason): the converter failing cleanly before writing anything is the issue's required
+  behaviour for what TFLite cannot express. A refusal no rule explains fails the test.
+Cases of an op's module whose graph does not contain that op (e.g. ``*_expanded`` function bodies)
+test other ops and are not counted.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from . import _backend
+
+pytest.importorskip("onnx.backend.test.case.node")
+
+EXCLUDED = {
+    # training-mode / random semantics: no inference meaning
+    "test_training_dropout": "Dropout with training_mode=1 is random (the reference uses a fixed numpy seed)",
+    "test_training_dropout_default": "Dropout with training_mode=1 is random (the reference uses a fixed numpy seed)",
+    "test_training_dropout_mask": "Dropout with training_mode=1 is random; the mask output is training-only",
+    "test_training_dropout_default_mask": "Dropout with training_mode=1 is random; the mask output is training-only",
+    "test_training_dropout_zero_ratio_mask": "Dropout mask output (training-only); core dropout.py returns 1 output",
+    "test_dropout_default_mask": "Dropout mask output (training-only); core dropout.py returns 1 output for 2",
+    "test_dropout_default_mask_ratio": "Dropout mask output (training-only); core dropout.py returns 1 output for 2",
+    # not tensors
+    "test_identity_sequence": "sequence-typed input (TFLite tensors only)",
+    "test_identity_opt": "optional-typed input (TFLite tensors only)",
+    # (core engineer) matmul 1-D, prelu full-rank slope and int8 Clip were fixed in the lowerings.
+    "test_averagepool_2d_ceil_last_window_starts_on_pad": "the reference output is hand-rounded to 4 decimals "
+                                                          "(0.1511 for 1.3595 / 9 = 0.151056): off by 4.4e-5",
+}
+
+# (op type or "*", regex on the UnsupportedOpError message, why TFLite / edgekit cannot do it)
+REFUSAL_RULES = [
+    ("*", r"dtype u?int(8|16) ", "8/16-bit integer tensors: TFLite's int8/int16 kernels are quantized "
+                                "(scale, zero point), not plain integer arithmetic"),
+    ("Div", r"dtype int32", "integer Div truncates toward zero in ONNX; TFLite's int32 DIV floors"),
+    ("Pow", r"int(32|64) base", "integer Pow: TFLite POW needs both operands of one type (int32 or float32)"),
+    ("*", r"rank 5 input|3-D pool", "3-D pooling: TFLite has 1-D/2-D pool kernels only"),
+    ("*", r"dilated pooling", "dilated pooling: TFLite pool kernels have no dilation"),
+    ("MaxPool", r"Indices output", "MaxPool's argmax Indices output: no TFLite kernel"),
+    ("BatchNormalization", r"training mode", "training-mode BatchNormalization (running statistics outputs)"),
+    ("ConvTranspose", r"3-D transposed convolution", "3-D ConvTranspose: TFLite's TRANSPOSE_CONV is 2-D (1-D, "
+                                                     "grouped and dilated ones are lowered)"),
+    ("Resize", r"mode 'cubic'|cubic mode", "cubic interpolation: TFLite has nearest and bilinear resize only"),
+    ("Resize", r"antialiased", "antialiased downsampling: TFLite's bilinear kernel has no antialias filter"),
+    ("Resize", r"tf_crop_and_resize", "tf_crop_and_resize needs a runtime crop box (roi)"),
+    ("Resize", r"differ from output/input sizes", "a scale that is not output/input size: TFLite computes the "
+                                                  "sampling step from the sizes, ONNX from the scale"),
+    ("Resize", r"pytorch_half_pixel to an output of size 1", "pytorch_half_pixel samples at -0.5 for size-1 outputs"),
+]
+
+
+def _ops():
+    from edgekit.convert import registry
+
+    return [op for op in registry.supported_ops() if _backend.module_for(op)]
+
+
+def _refusal_reason(op: str, message: str):
+    for rule_op, pattern, reason in REFUSAL_RULES:
+        if rule_op in ("*", op) and re.search(pattern, message):
+            return reason
+    return None
+
+
+@pytest.mark.parametrize("op", _ops())
+def test_backend_cases(op, tmp_path):
+    from edgekit.convert import registry
+
+    supported = set(registry.supported_ops())
+    cases = _backend.cases_for(op)
+    assert cases, f"no backend cases generated for {op}"
+    problems, passed = [], 0
+    for case in cases:
+        if case.name in EXCLUDED:
+            continue
+        outcome = _backend.run_case(case, tmp_path, supported)
+        if outcome.status == "pass":
+            passed += 1
+        elif outcome.status == "refused":
+            if _refusal_reason(op, outcome.detail) is None:
+                problems.append(f"{case.name}: refused, no rule explains it: {outcome.detail}")
+        elif outcome.status == "fail":
+            problems.append(f"{case.name}: {outcome.detail}")
+    assert not problems, "\n".join(problems)
+    runnable = [c for c in cases if c.name not in EXCLUDED]
+    # an op whose every case is refused or skipped by a rule is not tested at all: say so
+    if not passed and runnable and op not in _NO_RUNNABLE:
+        pytest.fail(f"none of the {len(cases)} backend cases of {op} ran")
+
+
+# ops whose backend cases all fall under a rule (listed so it is a decision, not an accident)
+_NO_RUNNABLE: dict[str, str] = {
+    "Cast": "every shipped Cast case converts from/to float16, float64, bfloat16, float8, int4 or string "
+            "(test_cast.py covers float32/int32/int64/bool casts against onnxruntime)",
+}
+
+
+def test_exclusions_name_real_cases():
+    """A stale exclusion (a renamed case in a newer onnx) must not hide anything."""
+    names = {c.name for op in {"Dropout", "Identity", "AveragePool"}
+             for c in _backend.cases_for(op)}
+    assert set(EXCLUDED) <= names, set(EXCLUDED) - names

@@ -1,0 +1,72 @@
+"""edgekit's MinMax calibration must give exactly the quantization onnxruntime's own calibrator gives."""
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgekit.data import open_source
+from edgekit.quantize import Method
+from edgekit.quantize.static import DatasetReader, preprocess, quantize_static
+
+from .conftest import conv_classifier
+
+
+def residual_model(path):
+    """Conv -> Clip(0,6) -> Conv (linear) -> Add(residual) -> Relu -> GlobalAveragePool -> Gemm: every probe kind."""
+    rng = np.random.default_rng(3)
+    t = lambda a, n: numpy_helper.from_array(a.astype(np.float32), n)  # noqa: E731
+    inits = [t(rng.normal(0, .5, (4, 4, 3, 3)), "w1"), t(rng.normal(0, .1, (4,)), "b1"),
+             t(rng.normal(0, .5, (4, 4, 1, 1)), "w2"), t(rng.normal(0, .1, (4,)), "b2"),
+             t(np.array(0.0), "lo"), t(np.array(6.0), "hi"), t(rng.normal(0, .5, (3, 4)), "wf"), t(np.zeros(3), "bf")]
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="c1"),
+             helper.make_node("Clip", ["c1", "lo", "hi"], ["a1"], name="clip"),
+             helper.make_node("Conv", ["a1", "w2", "b2"], ["c2"], name="c2"),
+             helper.make_node("Add", ["c2", "x"], ["s"], name="add"),
+             helper.make_node("Relu", ["s"], ["r"], name="relu"),
+             helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
+             helper.make_node("Flatten", ["p"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "wf", "bf"], ["y"], transB=1, name="fc")]
+    g = helper.make_graph(nodes, "res", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
+    return path
+
+
+def _qparams(path):
+    m = onnx.load(str(path))
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    return {n.input[0]: (float(inits[n.input[1]]), int(inits[n.input[2]])) for n in m.graph.node
+            if n.op_type == "QuantizeLinear"}
+
+
+@pytest.mark.parametrize("build,shape", [(residual_model, (20, 4, 6, 6)), (conv_classifier, (20, 3, 8, 8))])
+@pytest.mark.parametrize("act", ["uint8", "int8"])
+def test_minmax_ranges_match_onnxruntime_calibrator(tmp_path, build, shape, act):
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType
+    from onnxruntime.quantization import quantize_static as ort_quantize_static
+
+    src = build(tmp_path / "m.onnx")
+    pre = tmp_path / "pre.onnx"
+    preprocess(src, pre)
+    data = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    np.save(tmp_path / "c.npy", data)
+    ours = tmp_path / "ours.onnx"
+    quantize_static(pre, ours, DatasetReader(open_source(tmp_path / "c.npy", None, "x")), tmp_path / "r.json",
+                    activations=act, weights="int8", fmt="qdq", per_channel=True, method=Method.MINMAX)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(data[i:i + 1] for i in range(len(data)))
+
+        def get_next(self):
+            x = next(self.it, None)
+            return None if x is None else {"x": x}
+
+    theirs = tmp_path / "theirs.onnx"
+    qt = QuantType.QUInt8 if act == "uint8" else QuantType.QInt8
+    ort_quantize_static(str(pre), str(theirs), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=qt, weight_type=QuantType.QInt8)
+    a, b = _qparams(ours), _qparams(theirs)
+    assert a.keys() == b.keys() and len(a) >= 4
+    for k in a:  # same float32 min/max in, same arithmetic out: equal to float32 rounding
+        assert a[k][0] == pytest.approx(b[k][0], rel=1e-6) and a[k][1] == b[k][1], k

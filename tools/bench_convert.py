@@ -1,0 +1,318 @@
+#!/usr/bin/env python
+"""Benchmark `edgekit convert` against onnx2tf (issue 4 targets) on zoo CNNs at 224x224.
+
+For each model: conversion wall/CPU time and peak RSS (each converter in a fresh child process),
+TFLite op count, LiteRT latency (1 thread, XNNPACK, both outputs interleaved in this process) and the
+max abs error against onnxruntime relative to the output range. onnx2tf runs from its own venv
+(tools/onnx2tf_env.sh); without it the table says so. Its outputs are kept in --onnx2tf-out.
+
+    /opt/ekvenv/bin/python tools/bench_convert.py --markdown docs/benchmarks.md
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MODELS = ["mobilenet_v2", "resnet18", "efficientnet_b0", "shufflenet_v2"]
+SECTION = "## Converter vs onnx2tf"
+# onnx2tf (1.29) downloads this sample set at start-up; offline it must already be in the cwd. Its
+# contents only matter for -oiqt calibration, so random data in [0, 1] stands in.
+CALIB_NAME = "calibration_image_sample_data_20x128x128x3_float32.npy"
+# Runs the converter command given as JSON argv, then reports the peak RSS and CPU time of its child
+# processes (RUSAGE_CHILDREN of this fresh wrapper counts only the converter, not the wrapper).
+_MEASURE = r"""
+import json, resource, subprocess, sys, time
+argv, cwd, log = json.loads(sys.argv[1])
+t0 = time.perf_counter()
+with open(log, "w") as fh:
+    rc = subprocess.call(argv, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
+wall = time.perf_counter() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": rc, "wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "peak_mb": ru.ru_maxrss / 1024}))
+"""
+
+
+@dataclass
+class Conversion:
+    tool: str
+    path: str = ""
+    error: str = ""
+    wall_s: float | None = None
+    cpu_s: float | None = None
+    peak_mb: float | None = None
+    ops: int | None = None
+    transposes: int | None = None
+    latency_ms: float | None = None
+    rel_err: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Row:
+    model: str
+    params: int
+    results: dict[str, Conversion] = field(default_factory=dict)
+
+
+def measure(argv: list[str], cwd: Path, log: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps([argv, str(cwd), str(log)])],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def last_error_line(log: Path) -> str:
+    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    errs = [ln for ln in lines if "rror" in ln]
+    return (errs or lines or ["(no output)"])[-1][:160]
+
+
+def run_onnx2tf(onnx_path: Path, work: Path, venv: Path, out_dir: Path, int8: bool = False) -> Conversion:
+    name = onnx_path.stem
+    tool = "onnx2tf-int8" if int8 else "onnx2tf"
+    exe = venv / "bin" / "onnx2tf"
+    if not exe.exists():
+        return Conversion(tool, error=f"onnx2tf not installed ({exe} missing; run tools/onnx2tf_env.sh)")
+    dest = work / f"{name}_onnx2tf{'_int8' if int8 else ''}"
+    shutil.rmtree(dest, ignore_errors=True)
+    argv = [str(exe), "-i", str(onnx_path), "-o", str(dest), "-n"] + (["-oiqt"] if int8 else [])
+    m = measure(argv, work, work / f"{dest.name}.log")
+    produced = dest / (f"{name}_full_integer_quant.tflite" if int8 else f"{name}_float32.tflite")
+    if m["rc"] != 0 or not produced.exists():
+        return Conversion(tool, error=f"onnx2tf failed (rc {m['rc']}): {last_error_line(work / f'{dest.name}.log')}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keep = out_dir / produced.name
+    for tfl in dest.glob("*.tflite"):  # keep every variant (float16, integer_quant...) for comparisons
+        shutil.copy2(tfl, out_dir / tfl.name)
+    return Conversion(tool, str(keep), wall_s=m["wall_s"], cpu_s=m["cpu_s"], peak_mb=m["peak_mb"])
+
+
+def run_edgekit(onnx_path: Path, work: Path) -> Conversion:
+    out = work / f"{onnx_path.stem}_edgekit.tflite"
+    out.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "edgekit", "convert", str(onnx_path), "--to", "tflite", "-o", str(out)]
+    m = measure(argv, work, work / f"{out.stem}.log")
+    if m["rc"] != 0 or not out.exists():
+        return Conversion("edgekit", error=f"edgekit convert failed (rc {m['rc']}): "
+                                           f"{last_error_line(work / f'{out.stem}.log')}")
+    return Conversion("edgekit", str(out), wall_s=m["wall_s"], cpu_s=m["cpu_s"], peak_mb=m["peak_mb"])
+
+
+def op_counts(path: str) -> tuple[int, int]:
+    """(number of operators over all subgraphs, number of TRANSPOSE ops) from the flatbuffer."""
+    from ai_edge_litert import schema_py_generated as schema_fb
+
+    model = schema_fb.ModelT.InitFromPackedBuf(Path(path).read_bytes(), 0)
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    ops = [op for sg in model.subgraphs for op in (sg.operators or [])]
+    transposes = sum(codes[op.opcodeIndex] == schema_fb.BuiltinOperator.TRANSPOSE for op in ops)
+    return len(ops), transposes
+
+
+class Runner:
+    """One LiteRT interpreter (1 thread; XNNPACK is the default CPU delegate) fed an NCHW image."""
+
+    def __init__(self, path: str):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interp = Interpreter(model_path=path, num_threads=1)
+        self.interp.allocate_tensors()
+        self.inp = self.interp.get_input_details()[0]
+        self.out = self.interp.get_output_details()[0]
+
+    def set(self, x_nchw: np.ndarray) -> None:
+        shape = tuple(self.inp["shape"])
+        x = x_nchw if shape == x_nchw.shape else x_nchw.transpose(0, 2, 3, 1)
+        if tuple(x.shape) != shape:
+            raise ValueError(f"input shape {shape} fits neither NCHW nor NHWC of {x_nchw.shape}")
+        scale, zero = self.inp.get("quantization", (0.0, 0))
+        if self.inp["dtype"] in (np.int8, np.uint8) and scale:
+            info = np.iinfo(self.inp["dtype"])
+            x = np.clip(np.round(x / scale + zero), info.min, info.max)
+        self.interp.set_tensor(self.inp["index"], x.astype(self.inp["dtype"]))
+
+    def output(self) -> np.ndarray:
+        y = self.interp.get_tensor(self.out["index"])
+        scale, zero = self.out.get("quantization", (0.0, 0))
+        return (y.astype(np.float32) - zero) * scale if y.dtype in (np.int8, np.uint8) and scale else y
+
+    def invoke_ms(self) -> float:
+        t0 = time.perf_counter()
+        self.interp.invoke()
+        return (time.perf_counter() - t0) * 1e3
+
+
+def evaluate(onnx_path: Path, convs: list[Conversion], warmup: int, runs: int) -> None:
+    """Op counts, accuracy vs onnxruntime, and interleaved median latency of every converted model."""
+    import onnxruntime as ort
+
+    x = np.random.default_rng(0).random((1, 3, 224, 224), dtype=np.float32)  # zoo warm-up range
+    (ref,) = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    runners = {}
+    for c in convs:
+        if c.error:
+            continue
+        try:
+            c.ops, c.transposes = op_counts(c.path)
+            r = Runner(c.path)
+            r.set(x)
+            r.invoke_ms()
+            c.rel_err = float(np.abs(r.output().reshape(ref.shape) - ref).max() / np.ptp(ref))
+            runners[c.tool] = r
+        except Exception as exc:  # a broken output is a result to show, not a reason to stop
+            c.error = f"LiteRT could not run the output: {str(exc).splitlines()[0][:140]}"
+    times: dict[str, list[float]] = {k: [] for k in runners}
+    for i in range(warmup + runs):
+        for tool, r in runners.items():  # interleaved: machine noise hits all outputs alike
+            ms = r.invoke_ms()
+            if i >= warmup:
+                times[tool].append(ms)
+    for c in convs:
+        if c.tool in times:
+            c.latency_ms = float(np.median(times[c.tool]))
+
+
+def ratio(a, b):
+    return None if a is None or b is None or not b else a / b
+
+
+def fmt(v, spec=".3g"):
+    return "-" if v is None else format(v, spec)
+
+
+def summary_rows(rows: list[Row]) -> tuple[list[str], list[list]]:
+    headers = ["model", "tool", "wall s", "cpu s", "peak MB", "ops", "transposes", "p50 ms", "max err/range"]
+    out = []
+    for row in rows:
+        for tool in ("onnx2tf", "edgekit", "onnx2tf-int8"):
+            c = row.results.get(tool)
+            if c is None:
+                continue
+            if c.error:
+                out.append([row.model, tool, c.error, "", "", "", "", "", ""])
+                continue
+            out.append([row.model, tool + (f" ({c.note})" if c.note else ""), fmt(c.wall_s, ".1f"),
+                        fmt(c.cpu_s, ".1f"), fmt(c.peak_mb, ".0f"), fmt(c.ops, "d"), fmt(c.transposes, "d"),
+                        fmt(c.latency_ms, ".2f"), fmt(c.rel_err, ".1e")])
+        o, e = row.results.get("onnx2tf"), row.results.get("edgekit")
+        if o and e and not o.error and not e.error:
+            out.append([row.model, "ratio edgekit/onnx2tf", fmt(ratio(e.wall_s, o.wall_s), ".3f"),
+                        fmt(ratio(e.cpu_s, o.cpu_s), ".3f"), fmt(ratio(e.peak_mb, o.peak_mb), ".3f"),
+                        fmt(ratio(e.ops, o.ops), ".2f"), "", fmt(ratio(e.latency_ms, o.latency_ms), ".3f"), ""])
+    return headers, out
+
+
+def markdown_table(headers: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor() or "unknown CPU")
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def versions(venv: Path) -> str:
+    import ai_edge_litert
+
+    parts = [f"ai-edge-litert {getattr(ai_edge_litert, '__version__', '?')} (latency)"]
+    exe = venv / "bin" / "python"
+    if exe.exists():
+        code = "import importlib.metadata as m; print(m.version('onnx2tf'), m.version('tensorflow'))"
+        got = subprocess.run([str(exe), "-c", code], capture_output=True, text=True).stdout.split()
+        if len(got) == 2:
+            parts.insert(0, f"onnx2tf {got[0]} with TensorFlow {got[1]} in {venv}")
+    return ", ".join(parts)
+
+
+def write_markdown(path: Path, body: str) -> None:
+    """Replace our section in ``path`` (or append it), leaving other sections untouched."""
+    from edgekit._io import write_text
+
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = text.find(SECTION + "\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + body
+    else:
+        nxt = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + body + (text[nxt + 1:] if nxt >= 0 else "")
+    write_text(path, text.rstrip("\n") + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated zoo names")
+    ap.add_argument("--runs", type=int, default=50, help="timed LiteRT invocations per output")
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/bench_convert"))
+    ap.add_argument("--onnx2tf-venv", type=Path, default=Path("/opt/onnx2tf-venv"))
+    ap.add_argument("--onnx2tf-out", type=Path, default=Path("/tmp/onnx2tf_out"))
+    ap.add_argument("--reuse-onnx2tf", action="store_true",
+                    help="reuse onnx2tf outputs and conversion figures from a previous run (they are slow)")
+    ap.add_argument("--no-int8", action="store_true", help="skip onnx2tf's full-integer MobileNetV2")
+    ap.add_argument("--markdown", type=Path, help="write/update the section in this Markdown file")
+    args = ap.parse_args(argv)
+
+    import edgekit.zoo as zoo
+    from edgekit.ui import progress, table
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    np.save(args.work / CALIB_NAME, np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32))
+    cache_file = args.onnx2tf_out / "onnx2tf_results.json"
+    cache = json.loads(cache_file.read_text()) if args.reuse_onnx2tf and cache_file.exists() else {}
+    load = os.getloadavg()[0]
+    rows: list[Row] = []
+    for name in progress(args.models.split(","), desc="models", unit="model"):
+        model = zoo.build(name, input_size=224)
+        onnx_path = zoo.export_onnx(model, args.work / f"{name}.onnx")
+        row = Row(name, zoo.param_count(model))
+        jobs = [("onnx2tf", False)] + ([("onnx2tf-int8", True)] if name == "mobilenet_v2" and not args.no_int8 else [])
+        for tool, int8 in jobs:
+            key = f"{name}/{tool}"
+            if key in cache and Path(cache[key]["path"] or "/nonexistent").exists():
+                row.results[tool] = Conversion(**{**cache[key], "note": "conversion figures reused"})
+            else:
+                row.results[tool] = run_onnx2tf(onnx_path, args.work, args.onnx2tf_venv, args.onnx2tf_out, int8)
+                cache[key] = asdict(row.results[tool])
+        row.results["edgekit"] = run_edgekit(onnx_path, args.work)
+        evaluate(onnx_path, list(row.results.values()), args.warmup, args.runs)
+        rows.append(row)
+    args.onnx2tf_out.mkdir(parents=True, exist_ok=True)
+    cache_file.write_text(json.dumps({k: {f: v for f, v in c.items() if f in ("tool", "path", "error", "wall_s",
+                                                                            "cpu_s", "peak_mb")}
+                                      for k, c in cache.items()}, indent=1))
+
+    headers, body = summary_rows(rows)
+    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cmd = "python tools/bench_convert.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    info = [f"date: {when}", f"machine: {machine()} (1-min load average at start: {load:.1f})",
+            f"command: {cmd}", f"tools: {versions(args.onnx2tf_venv)}",
+            f"params: " + ", ".join(f"{r.model} {r.params / 1e6:.2f}M" for r in rows)]
+    print("\n".join(info))
+    print(table(body, headers))
+    if args.markdown:
+        note = ("Zoo models (random weights, BatchNorm kept in the ONNX graph) exported at 1x3x224x224, opset 17. "
+                "Conversion runs in a fresh child process each; peak MB is the child's max RSS. Latency: LiteRT, "
+                f"1 thread, XNNPACK, median of {args.runs} runs after {args.warmup} warm-up, all outputs of a "
+                "model interleaved in one process. Error: max |TFLite - onnxruntime| / output range on one "
+                "uniform [0,1] input. onnx2tf-int8 is its `-oiqt` full-integer output (calibrated on a "
+                "random stand-in for its sample file, so only its speed means something).")
+        md = "\n".join([SECTION, "", note, "", *(f"- {ln}" for ln in info), "", markdown_table(headers, body), ""])
+        write_markdown(args.markdown, md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
