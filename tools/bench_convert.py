@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -54,6 +55,7 @@ class Conversion:
     ops: int | None = None
     transposes: int | None = None
     latency_ms: float | None = None
+    cpu_ms: float | None = None
     rel_err: float | None = None
     note: str = ""
 
@@ -72,9 +74,16 @@ def measure(argv: list[str], cwd: Path, log: Path) -> dict:
 
 
 def last_error_line(log: Path) -> str:
-    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
-    errs = [ln for ln in lines if "rror" in ln]
-    return (errs or lines or ["(no output)"])[-1][:160]
+    """The exception line of a failed converter's log (ANSI colours removed)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace"))
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    errs = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception)\b", ln)] or [ln for ln in lines if "rror" in ln]
+    if not errs:
+        return (lines or ["(no output)"])[-1][:200]
+    i = len(lines) - 1 - lines[::-1].index(errs[-1])
+    detail = lines[i + 1] if "Exception encountered" in errs[-1] and i + 1 < len(lines) else ""
+    op = next((ln.split("onnx_op_name:", 1)[1].strip() for ln in lines if "onnx_op_name:" in ln), "")
+    return " ".join(filter(None, [errs[-1][:160], detail[:200], f"(ONNX node {op})" if op else ""]))
 
 
 def run_onnx2tf(onnx_path: Path, work: Path, venv: Path, out_dir: Path, int8: bool = False) -> Conversion:
@@ -97,15 +106,17 @@ def run_onnx2tf(onnx_path: Path, work: Path, venv: Path, out_dir: Path, int8: bo
     return Conversion(tool, str(keep), wall_s=m["wall_s"], cpu_s=m["cpu_s"], peak_mb=m["peak_mb"])
 
 
-def run_edgekit(onnx_path: Path, work: Path) -> Conversion:
-    out = work / f"{onnx_path.stem}_edgekit.tflite"
+def run_edgekit(onnx_path: Path, work: Path, nhwc: bool = False) -> Conversion:
+    tool = "edgekit-nhwc" if nhwc else "edgekit"
+    out = work / f"{onnx_path.stem}_{tool}.tflite"
     out.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "edgekit", "convert", str(onnx_path), "--to", "tflite", "-o", str(out)]
+    argv += ["--input-layout", "nhwc"] if nhwc else []
     m = measure(argv, work, work / f"{out.stem}.log")
     if m["rc"] != 0 or not out.exists():
-        return Conversion("edgekit", error=f"edgekit convert failed (rc {m['rc']}): "
+        return Conversion(tool, error=f"edgekit convert failed (rc {m['rc']}): "
                                            f"{last_error_line(work / f'{out.stem}.log')}")
-    return Conversion("edgekit", str(out), wall_s=m["wall_s"], cpu_s=m["cpu_s"], peak_mb=m["peak_mb"])
+    return Conversion(tool, str(out), wall_s=m["wall_s"], cpu_s=m["cpu_s"], peak_mb=m["peak_mb"])
 
 
 def op_counts(path: str) -> tuple[int, int]:
@@ -146,10 +157,12 @@ class Runner:
         scale, zero = self.out.get("quantization", (0.0, 0))
         return (y.astype(np.float32) - zero) * scale if y.dtype in (np.int8, np.uint8) and scale else y
 
-    def invoke_ms(self) -> float:
-        t0 = time.perf_counter()
+    def invoke_ms(self) -> tuple[float, float]:
+        """(wall, calling-thread CPU) milliseconds of one invoke. With 1 thread LiteRT computes on the
+        calling thread, so the CPU time is the kernel work minus the time other processes steal."""
+        c0, t0 = time.thread_time(), time.perf_counter()
         self.interp.invoke()
-        return (time.perf_counter() - t0) * 1e3
+        return (time.perf_counter() - t0) * 1e3, (time.thread_time() - c0) * 1e3
 
 
 def evaluate(onnx_path: Path, convs: list[Conversion], warmup: int, runs: int) -> None:
@@ -171,7 +184,7 @@ def evaluate(onnx_path: Path, convs: list[Conversion], warmup: int, runs: int) -
             runners[c.tool] = r
         except Exception as exc:  # a broken output is a result to show, not a reason to stop
             c.error = f"LiteRT could not run the output: {str(exc).splitlines()[0][:140]}"
-    times: dict[str, list[float]] = {k: [] for k in runners}
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in runners}
     for i in range(warmup + runs):
         for tool, r in runners.items():  # interleaved: machine noise hits all outputs alike
             ms = r.invoke_ms()
@@ -179,7 +192,7 @@ def evaluate(onnx_path: Path, convs: list[Conversion], warmup: int, runs: int) -
                 times[tool].append(ms)
     for c in convs:
         if c.tool in times:
-            c.latency_ms = float(np.median(times[c.tool]))
+            c.latency_ms, c.cpu_ms = (float(v) for v in np.median(np.array(times[c.tool]), axis=0))
 
 
 def ratio(a, b):
@@ -190,26 +203,62 @@ def fmt(v, spec=".3g"):
     return "-" if v is None else format(v, spec)
 
 
-def summary_rows(rows: list[Row]) -> tuple[list[str], list[list]]:
-    headers = ["model", "tool", "wall s", "cpu s", "peak MB", "ops", "transposes", "p50 ms", "max err/range"]
-    out = []
+TOOLS = ("onnx2tf", "edgekit", "edgekit-nhwc", "onnx2tf-int8")
+HEADERS = ["model", "tool", "wall s", "cpu s", "peak MB", "ops", "transposes", "p50 ms", "p50 cpu ms",
+           "max err/range"]
+
+
+def summary_rows(rows: list[Row]) -> tuple[list[list], list[str]]:
+    """Table rows (a ratio row per edgekit variant) and footnotes with the full failure messages."""
+    out, notes = [], []
     for row in rows:
-        for tool in ("onnx2tf", "edgekit", "onnx2tf-int8"):
+        for tool in TOOLS:
             c = row.results.get(tool)
             if c is None:
                 continue
             if c.error:
-                out.append([row.model, tool, c.error, "", "", "", "", "", ""])
+                notes.append(f"{row.model} / {tool}: {c.error}")
+                out.append([row.model, tool, f"FAILED [{len(notes)}]"] + [""] * (len(HEADERS) - 3))
                 continue
             out.append([row.model, tool + (f" ({c.note})" if c.note else ""), fmt(c.wall_s, ".1f"),
                         fmt(c.cpu_s, ".1f"), fmt(c.peak_mb, ".0f"), fmt(c.ops, "d"), fmt(c.transposes, "d"),
-                        fmt(c.latency_ms, ".2f"), fmt(c.rel_err, ".1e")])
-        o, e = row.results.get("onnx2tf"), row.results.get("edgekit")
-        if o and e and not o.error and not e.error:
-            out.append([row.model, "ratio edgekit/onnx2tf", fmt(ratio(e.wall_s, o.wall_s), ".3f"),
-                        fmt(ratio(e.cpu_s, o.cpu_s), ".3f"), fmt(ratio(e.peak_mb, o.peak_mb), ".3f"),
-                        fmt(ratio(e.ops, o.ops), ".2f"), "", fmt(ratio(e.latency_ms, o.latency_ms), ".3f"), ""])
-    return headers, out
+                        fmt(c.latency_ms, ".2f"), fmt(c.cpu_ms, ".2f"), fmt(c.rel_err, ".1e")])
+        o = row.results.get("onnx2tf")
+        for tool in ("edgekit", "edgekit-nhwc"):
+            e = row.results.get(tool)
+            if o and e and not o.error and not e.error:
+                out.append([row.model, f"ratio {tool}/onnx2tf", fmt(ratio(e.wall_s, o.wall_s), ".3f"),
+                            fmt(ratio(e.cpu_s, o.cpu_s), ".3f"), fmt(ratio(e.peak_mb, o.peak_mb), ".3f"),
+                            fmt(ratio(e.ops, o.ops), ".2f"), "", fmt(ratio(e.latency_ms, o.latency_ms), ".3f"),
+                            fmt(ratio(e.cpu_ms, o.cpu_ms), ".3f"), ""])
+    return out, notes
+
+
+# issue 4 targets for edgekit against onnx2tf: (label, edgekit field, limit on the ratio or value)
+TARGETS = [("wall <= 0.1x", "wall_s", 0.1), ("peak RSS <= 0.25x", "peak_mb", 0.25), ("ops <= 1x", "ops", 1.0),
+           ("latency <= 1.0x (cpu)", "cpu_ms", 1.0), ("err <= 1e-4 range", "rel_err", None)]
+
+
+def verdicts(rows: list[Row]) -> tuple[list[list], list[str]]:
+    """Pass/fail of each issue-4 target per model and edgekit variant (latency judged on CPU time)."""
+    out = []
+    for row in rows:
+        o = row.results.get("onnx2tf")
+        for tool in ("edgekit", "edgekit-nhwc"):
+            e = row.results.get(tool)
+            if e is None or e.error:
+                out.append([row.model, tool] + ["edgekit failed"] * len(TARGETS))
+                continue
+            cells = []
+            for _, attr, limit in TARGETS:
+                if limit is None:
+                    v = e.rel_err
+                    cells.append("-" if v is None else f"{'pass' if v <= 1e-4 else 'FAIL'} ({v:.1e})")
+                    continue
+                r = ratio(getattr(e, attr), getattr(o, attr)) if o and not o.error else None
+                cells.append("no onnx2tf" if r is None else f"{'pass' if r <= limit else 'FAIL'} ({r:.3g})")
+            out.append([row.model, tool, *cells])
+    return out, ["model", "tool", *(t[0] for t in TARGETS)]
 
 
 def markdown_table(headers: list[str], rows: list[list]) -> str:
@@ -251,6 +300,30 @@ def write_markdown(path: Path, body: str) -> None:
     write_text(path, text.rstrip("\n") + "\n")
 
 
+def bench_model(name: str, args, cache: dict) -> Row:
+    """Export zoo model ``name``, convert it with every tool, and evaluate the outputs side by side."""
+    import edgekit.zoo as zoo
+
+    model = zoo.build(name, input_size=224)
+    onnx_path = zoo.export_onnx(model, args.work / f"{name}.onnx")
+    row = Row(name, zoo.param_count(model))
+    jobs = [("onnx2tf", False)] + ([("onnx2tf-int8", True)] if name == "mobilenet_v2" and not args.no_int8 else [])
+    for tool, int8 in jobs:
+        key, log = f"{name}/{tool}", args.work / f"{name}_onnx2tf{'_int8' if int8 else ''}.log"
+        hit = cache.get(key, {}) if args.reuse_onnx2tf else {}
+        if hit and (Path(hit["path"]).is_file() or hit["error"].startswith("onnx2tf failed")):
+            row.results[tool] = Conversion(**{**hit, "note": "conversion reused"})
+            if hit["error"] and log.exists():  # re-read: the message extraction may have improved
+                row.results[tool].error = hit["error"].split(":", 1)[0] + ": " + last_error_line(log)
+        else:
+            row.results[tool] = run_onnx2tf(onnx_path, args.work, args.onnx2tf_venv, args.onnx2tf_out, int8)
+            cache[key] = asdict(row.results[tool])
+    row.results["edgekit"] = run_edgekit(onnx_path, args.work)
+    row.results["edgekit-nhwc"] = run_edgekit(onnx_path, args.work, nhwc=True)
+    evaluate(onnx_path, list(row.results.values()), args.warmup, args.runs)
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated zoo names")
@@ -265,51 +338,46 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", type=Path, help="write/update the section in this Markdown file")
     args = ap.parse_args(argv)
 
-    import edgekit.zoo as zoo
+    from edgekit._io import write_text
     from edgekit.ui import progress, table
 
     args.work.mkdir(parents=True, exist_ok=True)
     np.save(args.work / CALIB_NAME, np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32))
     cache_file = args.onnx2tf_out / "onnx2tf_results.json"
-    cache = json.loads(cache_file.read_text()) if args.reuse_onnx2tf and cache_file.exists() else {}
-    load = os.getloadavg()[0]
-    rows: list[Row] = []
-    for name in progress(args.models.split(","), desc="models", unit="model"):
-        model = zoo.build(name, input_size=224)
-        onnx_path = zoo.export_onnx(model, args.work / f"{name}.onnx")
-        row = Row(name, zoo.param_count(model))
-        jobs = [("onnx2tf", False)] + ([("onnx2tf-int8", True)] if name == "mobilenet_v2" and not args.no_int8 else [])
-        for tool, int8 in jobs:
-            key = f"{name}/{tool}"
-            if key in cache and Path(cache[key]["path"] or "/nonexistent").exists():
-                row.results[tool] = Conversion(**{**cache[key], "note": "conversion figures reused"})
-            else:
-                row.results[tool] = run_onnx2tf(onnx_path, args.work, args.onnx2tf_venv, args.onnx2tf_out, int8)
-                cache[key] = asdict(row.results[tool])
-        row.results["edgekit"] = run_edgekit(onnx_path, args.work)
-        evaluate(onnx_path, list(row.results.values()), args.warmup, args.runs)
-        rows.append(row)
+    cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}  # merged, reused on request
+    load, when = os.getloadavg()[0], dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    rows = [bench_model(name, args, cache) for name in progress(args.models.split(","), desc="models", unit="model")]
     args.onnx2tf_out.mkdir(parents=True, exist_ok=True)
-    cache_file.write_text(json.dumps({k: {f: v for f, v in c.items() if f in ("tool", "path", "error", "wall_s",
+    write_text(cache_file, json.dumps({k: {f: v for f, v in c.items() if f in ("tool", "path", "error", "wall_s",
                                                                             "cpu_s", "peak_mb")}
                                       for k, c in cache.items()}, indent=1))
 
-    headers, body = summary_rows(rows)
-    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body, notes = summary_rows(rows)
+    headers = HEADERS
     cmd = "python tools/bench_convert.py " + " ".join(argv if argv is not None else sys.argv[1:])
     info = [f"date: {when}", f"machine: {machine()} (1-min load average at start: {load:.1f})",
             f"command: {cmd}", f"tools: {versions(args.onnx2tf_venv)}",
             f"params: " + ", ".join(f"{r.model} {r.params / 1e6:.2f}M" for r in rows)]
     print("\n".join(info))
     print(table(body, headers))
+    print("\n".join(f"[{i}] {n}" for i, n in enumerate(notes, 1)))
+    vrows, vheaders = verdicts(rows)
+    print(table(vrows, vheaders, title="\nissue 4 targets (ratio edgekit/onnx2tf in brackets)"))
     if args.markdown:
         note = ("Zoo models (random weights, BatchNorm kept in the ONNX graph) exported at 1x3x224x224, opset 17. "
-                "Conversion runs in a fresh child process each; peak MB is the child's max RSS. Latency: LiteRT, "
-                f"1 thread, XNNPACK, median of {args.runs} runs after {args.warmup} warm-up, all outputs of a "
-                "model interleaved in one process. Error: max |TFLite - onnxruntime| / output range on one "
-                "uniform [0,1] input. onnx2tf-int8 is its `-oiqt` full-integer output (calibrated on a "
-                "random stand-in for its sample file, so only its speed means something).")
-        md = "\n".join([SECTION, "", note, "", *(f"- {ln}" for ln in info), "", markdown_table(headers, body), ""])
+                "Each conversion runs in a fresh child process: wall and CPU (user+sys) seconds, peak MB = the "
+                "child's max RSS. `edgekit` keeps the NCHW input (one TRANSPOSE at the input); `edgekit-nhwc` is "
+                "`--input-layout nhwc`, the input layout onnx2tf's output has. Latency: LiteRT, 1 thread, "
+                f"XNNPACK, median of {args.runs} invokes after {args.warmup} warm-up, all outputs of a model "
+                "interleaved in one process; `p50 cpu ms` is the calling thread's CPU time per invoke (1 thread "
+                "computes on the caller), which other processes on this shared machine cannot inflate. Error: "
+                "max |TFLite - onnxruntime| / output range on one uniform [0,1] input. onnx2tf-int8 is its "
+                "`-oiqt` full-integer output (calibrated on a random stand-in for its sample file, so only its "
+                "speed means something).")
+        md = "\n".join([SECTION, "", note, "", *(f"- {ln}" for ln in info), "", markdown_table(headers, body), "",
+                        *(f"[{i}] {n}  " for i, n in enumerate(notes, 1)), "",
+                        "Issue 4 targets (ratio edgekit/onnx2tf in brackets; latency judged on CPU time):", "",
+                        markdown_table(vheaders, vrows), ""])
         write_markdown(args.markdown, md)
     return 0
 

@@ -41,7 +41,7 @@ def train_labels_only(rec, data: Path, out: Path, threads: int) -> dict:
     size = rec.data.size
     spec = spec_for_input((1, 3, size, size))
     train, val = load_split(data / "train", spec), load_split(data / "val", spec)
-    aug = Augment(flip=not FLIP_SENSITIVE)
+    aug = Augment(views=rec.views, flip=not FLIP_SENSITIVE)
     cfg = DistillConfig(epochs=rec.student_epochs, alpha=0.0, batch_size=rec.batch_size, lr=rec.lr, seed=rec.seed,
                         width=rec.student.width, augment=aug)
     views = [view(train.x, aug, rec.seed, v) for v in range(aug.views)]
@@ -93,7 +93,7 @@ def int8_variants(student: Path, data: Path, work: Path) -> tuple[dict, list[str
         convert = edgekit.convert
         if "int8" in inspect.signature(convert).parameters:
             out = work / "student-int8.tflite"
-            convert(student, out, int8=True, calib=data / "train")
+            convert(student, out, int8=True, calib=data / "train", calib_size=200)
             made["TFLite INT8"] = out
         else:
             notes.append("TFLite INT8 not measured: edgekit.convert has no int8 option yet (issue 5)")
@@ -127,7 +127,7 @@ def main(argv=None) -> int:
         student = args.work / "student-distilled.onnx"
         distill(teacher, rec.student.name, data / "train", student, val=data / "val", width=rec.student.width,
                 epochs=rec.student_epochs, batch_size=rec.batch_size, lr=rec.lr, temperature=rec.temperature,
-                alpha=rec.alpha, seed=rec.seed, augment=Augment(flip=not FLIP_SENSITIVE),
+                alpha=rec.alpha, seed=rec.seed, augment=Augment(views=rec.views, flip=not FLIP_SENSITIVE),
                 cache_dir=args.work / "cache", threads=args.threads)
     models = {"teacher": teacher, "student (distilled)": student, "student (labels only)": baseline}
     q, notes = int8_variants(student, data, args.work)

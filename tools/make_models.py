@@ -37,7 +37,7 @@ def train_teacher(rec, data: Path, out: Path, threads: int) -> dict:
     size = rec.data.size
     spec = spec_for_input((1, 3, size, size))
     train, val = load_split(data / "train", spec), load_split(data / "val", spec)
-    aug = Augment(flip=not FLIP_SENSITIVE)
+    aug = Augment(views=rec.views, flip=not FLIP_SENSITIVE)
     cfg = DistillConfig(epochs=rec.teacher_epochs, alpha=0.0, batch_size=rec.batch_size, lr=rec.lr, seed=rec.seed,
                         augment=aug)
     views = [view(train.x, aug, rec.seed, v) for v in range(aug.views)]
@@ -103,14 +103,16 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
     if not (args.reuse_teacher and teacher.is_file()):
         print(f"training teacher {rec.teacher.name} x{rec.teacher.width} for {rec.teacher_epochs} epochs", flush=True)
         figures["teacher"] = train_teacher(rec, data, teacher, args.threads)
+        print(f"teacher written: {teacher}", flush=True)
     figures["teacher"]["test_accuracy"] = test_accuracy(teacher, data)
 
     from edgekit.distill import Augment, distill
 
     print(f"distilling {rec.student.name} x{rec.student.width} for {rec.student_epochs} epochs", flush=True)
     res = distill(teacher, rec.student.name, data / "train", student, val=data / "val", width=rec.student.width,
-                  epochs=rec.student_epochs, batch_size=rec.batch_size, lr=rec.lr, temperature=rec.temperature, alpha=rec.alpha, seed=rec.seed,
-                  augment=Augment(flip=not FLIP_SENSITIVE), cache_dir=args.work / "cache", threads=args.threads,
+                  epochs=rec.student_epochs, batch_size=rec.batch_size, lr=rec.lr, temperature=rec.temperature,
+                  alpha=rec.alpha, seed=rec.seed, augment=Augment(views=rec.views, flip=not FLIP_SENSITIVE),
+                  cache_dir=args.work / "cache", threads=args.threads,
                   on_epoch=lambda s: print(f"  student {s}", flush=True))
     figures["student"] = {"params": res.student_params, "best_epoch": res.best_epoch,
                           "val_accuracy": res.val_accuracy, "train_seconds": round(res.seconds, 1),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional, Union
@@ -77,6 +78,7 @@ def lower_model(model, options: ConvertOptions = ConvertOptions(), progress: boo
     optimize.fold_bias_add(tmodel)
     optimize.fuse_activations(tmodel)
     optimize.drop_reshape_before_fc(tmodel)
+    optimize.permute_fc_weights(tmodel)
     optimize.dead_code(tmodel)
     if options.fp16:
         optimize.to_fp16(tmodel)
@@ -103,7 +105,7 @@ def convert(model, output, to: str = "tflite", fp16: bool = False, input_layout:
             metadata: Optional[Mapping[str, str]] = None, progress: bool = False, *, int8: bool = False,
             calib=None, io: str = "float", target=None, calib_size: Optional[int] = None,
             max_drop: Optional[float] = None, eval_data=None, report=None, dynamic: bool = False,
-            spec=None) -> Path:
+            spec=None, fallback: str = "float") -> Path:
     """Convert an ONNX model (path or ModelProto) to TFLite at ``output``; returns the output path.
 
     Everything is lowered and checked in memory first; the file is written atomically at the end,
@@ -112,12 +114,18 @@ def convert(model, output, to: str = "tflite", fp16: bool = False, input_layout:
     ``int8=True`` with ``calib`` (any ``edgekit.data`` source) writes a full-integer model (issue 5,
     docs/tflite_int8.md): ``io`` float|int8|uint8, ``target`` for its io types, ``max_drop`` +
     ``eval_data`` for the accuracy-aware mode, ``report`` (.json/.md) for the per-tensor error,
-    ``dynamic=True`` for weights-only int8, ``spec`` a PreprocessSpec for image sources.
+    ``dynamic=True`` for weights-only int8, ``spec`` a PreprocessSpec for image sources,
+    ``fallback`` float|int16: how the accuracy-aware mode keeps a sensitive op.
     """
     from .._io import write_bytes
     from .writer import serialize
 
     options = ConvertOptions.make(to, fp16, input_layout, metadata)
+    if isinstance(model, (str, os.PathLike)) and Path(output).resolve() == Path(model).resolve():
+        from ..errors import InputError
+
+        raise InputError(f"the output {output} is the input model", "edgekit never overwrites its input",
+                         "choose another output path (e.g. with the .tflite suffix)")
     if int8 or dynamic:
         from .int8 import Int8Options
         from .int8.pipeline import convert_int8
@@ -127,7 +135,8 @@ def convert(model, output, to: str = "tflite", fp16: bool = False, input_layout:
 
             raise InputError("--fp16 and --int8/--dynamic exclude each other", "weights are stored one way",
                              "choose one")
-        opts = Int8Options.make(io=io, target=target, calib_size=calib_size, max_drop=max_drop, dynamic=dynamic)
+        opts = Int8Options.make(io=io, target=target, calib_size=calib_size, max_drop=max_drop, dynamic=dynamic,
+                                fallback=fallback)
         return convert_int8(model, output, options, opts, calib, spec, eval_data, report, progress).output
     data = serialize(lower_model(model, options, progress=progress))
     return write_bytes(output, data)

@@ -253,6 +253,10 @@ def _reshape_plan(in_shape, layout, out_shape):
     out_nonunit = [a for g in groups for a in g[1]]
     src_perm = _with_units(src_nonunit, in_shape, layout)
     out_perm = _with_units(out_nonunit, out_shape, channels_last(len(out_shape)))
+    if src_nonunit != phys and not (len(out_shape) == 4 and out_perm == channels_last(4)):
+        # a TRANSPOSE is needed either way: read in ONNX order so the output is in ONNX order too,
+        # unless the result is an NHWC image (ShuffleNet's channel shuffle feeding a conv)
+        return None
     return src_perm, out_perm
 
 

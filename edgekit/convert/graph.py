@@ -198,7 +198,10 @@ def infer_shapes(graph: Graph) -> None:
     for n in graph.nodes:
         node = helper.make_node(n.op_type, n.inputs, n.outputs, name=n.name, domain=n.domain or None)
         for k, v in n.attrs.items():
-            node.attribute.append(helper.make_attribute(k, v))
+            if isinstance(v, np.ndarray):
+                node.attribute.append(helper.make_attribute(k, numpy_helper.from_array(v)))
+            elif not (isinstance(v, tuple) and not v):   # an empty list has no inferable type; skip it
+                node.attribute.append(helper.make_attribute(k, v))
         nodes.append(node)
     outputs = [helper.make_empty_tensor_value_info(o) for o in graph.outputs]
     model = helper.make_model(helper.make_graph(nodes, "infer", inputs, outputs, inits),

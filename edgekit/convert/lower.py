@@ -33,23 +33,32 @@ def _value(graph: Graph, state: State, name: str) -> Optional[Value]:
     return Value(name, tuple(logical), tensor.dtype, None, layout)
 
 
+def _existing_layout(state: State, t: TTensor) -> Perm:
+    """The layout of a tensor a lowering passed through unchanged (identity for a new one)."""
+    for tensor, layout in state.values.values():
+        if tensor is t:
+            return layout
+    return identity(t.rank)
+
+
 def _inv(perm: Perm) -> Perm:
     return tuple(perm.index(i) for i in range(len(perm)))
 
 
 def _commit(graph: Graph, state: State, node, ctx: NodeCtx, result, ops: list[TOp]) -> None:
+    """Record what a lowering made. ``result`` is aligned with ``node.outputs`` (None for an absent one)."""
     outs = [result] if isinstance(result, TTensor) else list(result or ())
-    if len(outs) < len([o for o in node.outputs if o]):
+    used = [i for i, o in enumerate(node.outputs) if o]
+    if used and (len(outs) <= used[-1] or any(outs[i] is None for i in used)):
         raise ConvertError(f"lowering of {node.op_type} node '{node.name}' returned {len(outs)} outputs, "
-                           f"the node has {len(node.outputs)}")
+                           f"the node uses outputs {used}")
     ops.extend(ctx.ops)
     state.views.update(ctx.views)
     state.names.update(ctx.names)
-    by_uid = {t.uid: lay for t, lay in state.values.values()}
     for name, t in zip(node.outputs, outs):
         if not name:
             continue
-        layout = ctx.layouts.get(t.uid) or by_uid.get(t.uid) or identity(t.rank)
+        layout = ctx.layouts.get(t.uid) or _existing_layout(state, t)
         if len(layout) != t.rank:
             raise ConvertError(f"lowering of {node.op_type} node '{node.name}' returned {t} with layout {layout}")
         state.values[name] = (t, layout)

@@ -11,7 +11,8 @@ from .ir import TModel, TOp, TTensor
 
 # Ops whose options carry ``fusedActivationFunction`` and whose float kernels (and XNNPACK) apply it.
 _FUSIBLE = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "DIV",
-            "AVERAGE_POOL_2D", "MAX_POOL_2D", "TRANSPOSE_CONV", "CONCATENATION"}
+            "AVERAGE_POOL_2D", "MAX_POOL_2D", "TRANSPOSE_CONV"}
+# NOT CONCATENATION: its options have the field but the kernel ignores it (results would be wrong).
 _ACTIVATIONS = {"RELU": "RELU", "RELU6": "RELU6", "RELU_N1_TO_1": "RELU_N1_TO_1"}
 
 
@@ -46,22 +47,28 @@ def fuse_activations(model: TModel) -> int:
 
 
 def cancel_transposes(model: TModel) -> int:
-    """TRANSPOSE(TRANSPOSE(x, p), q) with p then q = identity: consumers read x directly."""
+    """TRANSPOSE(TRANSPOSE(x, p), q) = TRANSPOSE(x, p[q]): consumers read x directly when p[q] is the
+    identity, else the second TRANSPOSE reads x with the composed perm (the first one then dies
+    unless something else reads it)."""
     producers = model.producers()
     outputs = {t.uid for t in model.outputs}
-    removed = 0
+    changed = 0
     for op in list(model.ops):
-        if op.opcode != "TRANSPOSE" or op.outputs[0].uid in outputs:
+        if op.opcode != "TRANSPOSE":
             continue
         prev = producers.get(op.inputs[0].uid)
         if prev is None or prev.opcode != "TRANSPOSE" or not op.inputs[1].is_const or not prev.inputs[1].is_const:
             continue
         p, q = prev.inputs[1].data, op.inputs[1].data
-        if np.array_equal(p[q], np.arange(len(q))):
+        composed = p[q].astype(np.int32)
+        if np.array_equal(composed, np.arange(len(q))) and op.outputs[0].uid not in outputs:
             _rewire(model, op.outputs[0], prev.inputs[0])
-            removed += 1
+        else:
+            perm = TTensor(f"{op.inputs[1].name}/composed", composed.shape, np.int32, composed)
+            op.inputs = [prev.inputs[0], perm]
+        changed += 1
     dead_code(model)
-    return removed
+    return changed
 
 
 def drop_reshape_before_fc(model: TModel) -> int:
@@ -83,6 +90,40 @@ def drop_reshape_before_fc(model: TModel) -> int:
         dropped += 1
     dead_code(model)
     return dropped
+
+
+def permute_fc_weights(model: TModel) -> int:
+    """TRANSPOSE (batch axis kept) -> FULLY_CONNECTED: permute the FC's weight columns instead.
+
+    FC flattens its input per batch row, so ``W @ flat(transpose(x))`` = ``W' @ flat(x)`` with the
+    columns of W moved to where transpose sends them. This removes the NHWC -> NCHW TRANSPOSE a
+    Flatten of a spatial map (VGG/LeNet-style classifiers) would otherwise need. Run after
+    ``drop_reshape_before_fc`` so the Flatten's RESHAPE is already gone.
+    """
+    consumers, producers = model.consumers(), model.producers()
+    outputs = {t.uid for t in model.outputs}
+    done = 0
+    for op in model.ops:
+        if op.opcode != "FULLY_CONNECTED" or getattr(op.options, "keepNumDims", True) or not op.inputs[1].is_const:
+            continue
+        x = op.inputs[0]
+        tr = producers.get(x.uid)
+        if tr is None or tr.opcode != "TRANSPOSE" or x.uid in outputs or len(consumers[x.uid]) != 1:
+            continue
+        perm = [int(a) for a in tr.inputs[1].data]
+        src = tr.inputs[0]
+        w = op.inputs[1].data
+        k = int(np.prod(src.shape[1:])) if src.rank > 1 else 0
+        if perm[0] != 0 or w.shape[1] != k:
+            continue
+        # sigma[j] = index in flat(src row) of element j of flat(transposed row)
+        sigma = np.arange(k).reshape(src.shape[1:]).transpose([a - 1 for a in perm[1:]]).reshape(-1)
+        permuted = np.empty_like(w)
+        permuted[:, sigma] = w
+        op.inputs = [src, TTensor(op.inputs[1].name + "/permuted", w.shape, w.dtype, permuted), *op.inputs[2:]]
+        done += 1
+    dead_code(model)
+    return done
 
 
 def fold_bias_add(model: TModel) -> int:

@@ -257,6 +257,12 @@ def prepare(graph: Graph) -> dict[str, int]:
     stats["batchnorm"] = fold_batchnorm(graph)
     stats["hard_swish"] = fuse_hard_swish(graph)
     stats["gelu"] = fuse_gelu(graph)
-    if any(o not in graph.shapes for n in graph.nodes for o in n.outputs if o):
-        infer_shapes(graph)   # folding made Reshape targets etc. constant: shapes may now be known
+    for _ in range(4):   # bounded: each round folds at least one node
+        if not any(o not in graph.shapes for n in graph.nodes for o in n.outputs if o):
+            break
+        infer_shapes(graph)   # folding made Reshape/Pad targets etc. constant: shapes may now be known,
+        more = fold_constants(graph)   # so Shape nodes of those values fold too (torch's F.pad, view(x.size(0), -1))
+        stats["folded"] += more
+        if not more:
+            break
     return stats

@@ -24,6 +24,8 @@ import numpy as np
 from ..errors import UnsupportedOpError
 
 ONNX_DOMAINS = ("", "ai.onnx")
+# Attributes with no inference semantics for ANY op: opset 1-5's legacy in-place hint.
+ALWAYS_IGNORED = frozenset({"consumed_inputs"})
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def problems(node, opset: int) -> list[str]:
     if entry is None:
         return [f"{where})"]
     out = []
-    unknown = sorted(set(node.attrs) - entry.attrs - entry.ignore)
+    unknown = sorted(set(node.attrs) - entry.attrs - entry.ignore - ALWAYS_IGNORED)
     if unknown:
         out.append(f"{where}) attribute(s) {', '.join(unknown)}")
     n = len(node.inputs)
@@ -137,7 +139,8 @@ def check_supported(nodes, opset_of: Callable[[str], int]) -> None:
 
 def typed_attrs(entry: Lowering, attrs: dict) -> dict:
     """Drop ignored attributes; values were typed when the graph was read (see graph.py)."""
-    return {k: v for k, v in attrs.items() if k not in entry.ignore}
+    return {k: v for k, v in attrs.items()
+            if k not in entry.ignore and (k in entry.attrs or k not in ALWAYS_IGNORED)}
 
 
 def as_array(value) -> np.ndarray:

@@ -16,6 +16,8 @@ _TYPES = {
 # TFLite's own converter aligns every buffer to 16 bytes (so kernels may use aligned SIMD loads on the
 # mapped file); we do the same.
 _ALIGN = 16
+# flatbuffers uses signed 32-bit offsets; keep 16 MiB for the non-buffer tables
+_MAX_FLATBUFFER = 2**31 - 2**24
 
 
 def tensor_type(dtype: np.dtype) -> int:
@@ -139,6 +141,12 @@ def serialize(model: TModel) -> memoryview:
         if buf.data is not None and len(buf.data):
             buf.__class__ = _AlignedBufferT
     size = sum(len(b.data) + _ALIGN for b in m.buffers if b.data is not None)
+    if size > _MAX_FLATBUFFER:
+        from ..errors import ConvertError
+
+        raise ConvertError(f"the model's weights take {size / 2**30:.2f} GiB",
+                           "a TFLite flatbuffer holds at most 2 GiB (32-bit offsets)",
+                           "use --fp16 to halve the weights, or a smaller model")
     builder = flatbuffers.Builder(size + 65536)   # one allocation instead of repeated doubling
     builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
     return memoryview(builder.Bytes)[builder.Head():]

@@ -38,8 +38,12 @@ class Variant:
     name: str  # "teacher", "student", "student int8", ...
     path: Path
     format: str  # "onnx" / "tflite"
-    accuracy: float | None = None  # top-1 % on the test split
-    profile: dict | None = None
+    evaluation: dict | None = None  # edgekit.evaluate's record (top1 in percent, samples, ...)
+    profile: dict | None = None  # edgekit.profile's record
+
+    @property
+    def accuracy(self) -> float | None:
+        return (self.evaluation or {}).get("top1")
 
     def row(self) -> list:
         lat = (self.profile or {}).get("latency_ms", {})
@@ -47,9 +51,12 @@ class Variant:
         return [self.name, self.format, round(self.path.stat().st_size / 1024, 1), self.accuracy,
                 lat.get("p50"), lat.get("p99"), mem.get("peak_rss")]
 
-    def to_dict(self) -> dict:
-        return {"name": self.name, "path": str(self.path), "format": self.format,
-                "size_bytes": self.path.stat().st_size, "accuracy": self.accuracy, "profile": self.profile}
+    def record(self) -> dict:
+        """One results record as ``edgekit report`` reads it: the profile and eval records merged."""
+        rec = {**(self.evaluation or {}), **(self.profile or {})}
+        rec.update(model=str(self.path), format=self.format, name=self.name,
+                   model_bytes=self.path.stat().st_size)
+        return rec
 
 
 @dataclass(frozen=True)
@@ -111,17 +118,17 @@ def step_student(cfg: DemoConfig, teacher: Path, data: Path) -> tuple[Path, str]
             epochs = cfg.epochs or rec.demo_epochs
             say(f"[3/7] distilling {rec.student.name} x{rec.student.width} from the teacher ({epochs} epochs)")
             res = distill(teacher, rec.student.name, data / "train", out, val=data / "val", width=rec.student.width,
-                          epochs=epochs, temperature=rec.temperature, alpha=rec.alpha, seed=rec.seed,
-                          augment=Augment(flip=not FLIP_SENSITIVE), cache_dir=cfg.out / "cache",
-                          threads=cfg.threads, on_epoch=lambda s: say(f"      epoch {s.epoch}: val acc "
-                                                                      f"{s.val_accuracy:.1%}"))
+                          epochs=epochs, batch_size=rec.batch_size, lr=rec.lr, temperature=rec.temperature,
+                          alpha=rec.alpha, seed=rec.seed, augment=Augment(views=rec.views, flip=not FLIP_SENSITIVE),
+                          cache_dir=cfg.out / "cache", threads=cfg.threads,
+                          on_epoch=lambda s: say(f"      epoch {s.epoch}: val acc {s.val_accuracy:.1%}"))
             say(f"      {res.student_params:,} params vs the teacher's {res.teacher_params:,}; best epoch "
                 f"{res.best_epoch}")
             return out, f"distilled here ({epochs} epochs)"
-        except DependencyError as exc:
-            why = exc.line()
+        except DependencyError:
+            why = "torch is not installed (pip install 'edgekit[distill]' to distill the student here)"
     shutil.copyfile(models_dir() / STUDENT_FILE, out)  # a copy: later steps never touch the shipped file
-    note = f"the shipped pre-distilled {STUDENT_FILE}, because {why[:1].lower()}{why[1:]}"
+    note = f"the shipped pre-distilled {STUDENT_FILE}: {why}"
     say(f"[3/7] student: using {note}")
     return out, note
 
@@ -145,8 +152,9 @@ def step_tflite(cfg: DemoConfig, student: Path, data: Path, skipped: list) -> li
     made = [convert(student, cfg.out / "student.tflite")]
     say(f"[4/7] TFLite FP32: {made[0].name}")
     if "int8" in inspect.signature(convert).parameters:
-        made.append(convert(student, cfg.out / "student-int8.tflite", int8=True, calib=data / "train"))
-        say(f"[4/7] TFLite INT8: {made[-1].name}")
+        made.append(convert(student, cfg.out / "student-int8.tflite", int8=True, calib=data / "train",
+                            calib_size=cfg.calib_size, target=cfg.target))
+        say(f"[4/7] TFLite INT8: {made[-1].name} (full integer, float I/O, {cfg.calib_size} calibration images)")
     else:  # TODO(integration): TFLite INT8 lands with issue 5
         skipped.append("TFLite INT8: this edgekit.convert has no int8 option yet")
     return [Path(p) for p in made]
@@ -159,7 +167,8 @@ def step_evaluate(variants: list[Variant], data: Path, skipped: list) -> list[Va
         return variants
     say(f"[5/7] accuracy on {data / 'test'}")
     results = evaluate([v.path for v in variants], data / "test")
-    return [replace(v, accuracy=r.top1) for v, r in zip(variants, results)]
+    return [replace(v, evaluation={k: val for k, val in r.to_dict().items() if k != "model"})
+            for v, r in zip(variants, results)]
 
 
 def step_profile(cfg: DemoConfig, variants: list[Variant]) -> list[Variant]:
@@ -171,31 +180,37 @@ def step_profile(cfg: DemoConfig, variants: list[Variant]) -> list[Variant]:
     return [replace(v, profile=profile(v.path, tgt, runs=cfg.runs, warmup=5, on_host=True)) for v in variants]
 
 
-def step_report(cfg: DemoConfig, variants: list[Variant], distilled: bool, skipped: list) -> tuple[Path, Path | None]:
+def step_report(cfg: DemoConfig, variants: list[Variant], note: str, skipped: list) -> tuple[Path, Path | None]:
+    """results.json (one merged profile+eval record per model, what ``edgekit report`` reads), demo.json, report."""
     from ..targets import get_target
 
     results = cfg.out / "results.json"
-    doc = {"demo": "edgekit shapes", "target": get_target(cfg.target).name, "distilled": distilled,
-           "recipe": asdict(cfg.recipe), "models": [v.to_dict() for v in variants], "skipped": list(skipped)}
-    write_text(results, json.dumps(doc, indent=2, default=str) + "\n")
+    write_text(results, json.dumps([v.record() for v in variants], indent=2, default=str) + "\n")
+    about = {"demo": "edgekit shapes", "target": get_target(cfg.target).name, "student": note,
+             "recipe": asdict(cfg.recipe), "skipped": list(skipped), "results": results.name}
+    write_text(cfg.out / "demo.json", json.dumps(about, indent=2, default=str) + "\n")
     report = _api("report")
     if report is None:  # TODO(integration)
         skipped.append("report: edgekit.report is not available")
         say(f"[7/7] results: {results}")
         return results, None
-    page = report([results], cfg.out / "report.html")
-    say(f"[7/7] results: {results}; report: {page}")
-    return results, Path(page) if page else None
+    page = report([results], cfg.out / "report.html", title="edgekit demo: shapes, teacher -> student -> INT8")
+    say(f"[7/7] results: {results}; report: {page} (+ {Path(page).with_suffix('.md').name})")
+    return results, Path(page)
 
 
 # --- the pipeline ------------------------------------------------------------------------------
 
 def demo(out: str | Path = "edgekit-demo", *, target: str | None = None, epochs: int | None = None,
-         distill: bool = True, runs: int = 50, threads: int | None = None) -> DemoResult:
-    """Run the demo into ``out`` and return what it made (the table is printed at the end)."""
+         distill: bool = True, runs: int = 50, threads: int | None = None, recipe: Recipe = RECIPE) -> DemoResult:
+    """Run the demo into ``out`` and return what it made (the table is printed at the end).
+
+    ``recipe`` is for tests (a smaller dataset); the shipped teacher is made for ``RECIPE``.
+    """
     from ..ui import table
 
-    cfg = DemoConfig(out=Path(out), target=target, epochs=epochs, distill=distill, runs=runs, threads=threads)
+    cfg = DemoConfig(out=Path(out), target=target, epochs=epochs, distill=distill, runs=runs, threads=threads,
+                     recipe=recipe)
     cfg.out.mkdir(parents=True, exist_ok=True)
     skipped: list[str] = []
     data = step_dataset(cfg)
@@ -211,7 +226,7 @@ def demo(out: str | Path = "edgekit-demo", *, target: str | None = None, epochs:
         variants.append(Variant("student int8" if "int8" in path.stem else "student", path, "tflite"))
     variants = step_evaluate(variants, data, skipped)
     variants = step_profile(cfg, variants)
-    results, page = step_report(cfg, variants, distilled, skipped)
+    results, page = step_report(cfg, variants, note, skipped)
     text = table([v.row() for v in variants], HEADERS)
     say("")
     say(text)

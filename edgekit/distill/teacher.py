@@ -119,17 +119,21 @@ class Teacher:
 
 
 def _load_torch(path: Path):
+    """A pickled module (``torch.save(model, path)``; the user's own file, so trusted) or TorchScript."""
+    import warnings
+
     import torch
 
     try:
-        return torch.jit.load(str(path), map_location="cpu")
-    except Exception:  # not TorchScript: a pickled nn.Module (the user's own file, so trusted)
-        pass
-    try:
         module = torch.load(str(path), map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise ModelError(f"cannot load teacher {path.name}", str(exc).splitlines()[0],
-                         "save the whole module with torch.save(model, path) or use ONNX") from exc
+    except Exception as first:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.9+: jit.load is deprecated
+                return torch.jit.load(str(path), map_location="cpu")
+        except Exception:
+            raise ModelError(f"cannot load teacher {path.name}", str(first).splitlines()[0],
+                             "save the whole module with torch.save(model, path) or use ONNX") from first
     if isinstance(module, dict):
         raise ModelError(f"teacher {path.name} holds a state_dict, not a model", "the architecture is unknown",
                          "save the module itself (torch.save(model, path)) or export it to ONNX")

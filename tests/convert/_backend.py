@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ FROZEN = {
     "Clip": (1, 2), "LayerNormalization": (1, 2), "Reshape": (1,), "Slice": (1, 2, 3, 4), "Pad": (1, 2, 3),
     "Resize": (1, 2, 3), "Upsample": (1,), "Split": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "Expand": (1,),
     "ReduceMean": (1,), "ReduceMax": (1,), "ReduceMin": (1,), "ReduceSum": (1,), "ReduceProd": (1,),
-    "Gather": (1,), "Pow": (1,),
+    "Gather": (1,), "Pow": (1,), "Tile": (1,),
 }
 
 # ONNX element types of graph inputs/outputs edgekit's lowerings do not produce (TFLite kernels are
@@ -62,13 +63,15 @@ def cases_for(op_type: str) -> list:
     if op_type not in _CACHE:
         import onnx.backend.test.case.node as node_cases
 
-        mod = module_for(op_type)
-        before = len(node_cases._NodeTestCases)
+        name = f"{node_cases.__name__}.{module_for(op_type)}"
+        fresh = name not in sys.modules   # imported earlier (e.g. by onnx's own loader): its cases are in the list
+        before = len(node_cases._NodeTestCases) if fresh else 0
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            importlib.import_module(f"{node_cases.__name__}.{mod}")
+            importlib.import_module(name)
         _CACHE[op_type] = [c for c in node_cases._NodeTestCases[before:]
-                           if any(n.op_type == op_type for n in c.model.graph.node)]
+                           if any(n.op_type == op_type for n in c.model.graph.node)
+                           and (fresh or c.model.graph.node[0].op_type == op_type)]
     return _CACHE[op_type]
 
 

@@ -55,10 +55,13 @@ def run_onnx(model, feeds: dict) -> dict:
     return dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
 
 
-def run_tflite(path, feeds: dict) -> dict:
-    from ai_edge_litert.interpreter import Interpreter
+def run_tflite(path, feeds: dict, reference: bool = False) -> dict:
+    """Run through the serving_default signature; XNNPACK (the default delegate) unless
+    ``reference``, which uses TFLite's builtin kernels only (what runs an op XNNPACK rejects)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    interp = Interpreter(model_path=str(path), num_threads=1)
+    resolver = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES if reference else OpResolverType.AUTO
+    interp = Interpreter(model_path=str(path), num_threads=1, experimental_op_resolver_type=resolver)
     runner = interp.get_signature_runner("serving_default")
     return {k: np.asarray(v) for k, v in runner(**feeds).items()}
 
@@ -92,18 +95,22 @@ def roundtrip(tmp_path):
         if input_layout == "nhwc":
             tfeeds = {k: np.ascontiguousarray(np.transpose(v, (0, 2, 3, 1))) if v.ndim == 4 else v
                       for k, v in feeds.items()}
-        got = run_tflite(path, tfeeds)
-        assert set(got) == set(expected), (set(got), set(expected))
-        for name, want in expected.items():
-            have = got[name]
-            assert have.shape == want.shape, (name, have.shape, want.shape)
-            if want.dtype.kind == "f":
-                span = float(np.max(want) - np.min(want)) if want.size else 0.0
-                tol = rtol * max(1.0, span) + 1e-6
-                err = float(np.max(np.abs(have.astype(np.float64) - want))) if want.size else 0.0
-                assert err <= tol, f"{name}: max abs error {err:.3g} > {tol:.3g}"
-            else:
-                np.testing.assert_array_equal(have, want)
-        return Result(Path(path), tflite_ops(path), expected, got)
+        # both kernel sets: XNNPACK (default) and TFLite's builtin kernels, which run whatever a
+        # delegate rejects (and everything on runtimes without XNNPACK)
+        for reference in (False, True):
+            got = run_tflite(path, tfeeds, reference=reference)
+            kernels = "builtin" if reference else "XNNPACK"
+            assert set(got) == set(expected), (set(got), set(expected))
+            for name, want in expected.items():
+                have = got[name]
+                assert have.shape == want.shape, (kernels, name, have.shape, want.shape)
+                if want.dtype.kind == "f":
+                    span = float(np.max(want) - np.min(want)) if want.size else 0.0
+                    tol = rtol * max(1.0, span) + 1e-6
+                    err = float(np.max(np.abs(have.astype(np.float64) - want))) if want.size else 0.0
+                    assert err <= tol, f"{kernels} kernels, {name}: max abs error {err:.3g} > {tol:.3g}"
+                else:
+                    np.testing.assert_array_equal(have, want, err_msg=f"{kernels} kernels, {name}")
+        return Result(Path(path), tflite_ops(path), expected, run_tflite(path, tfeeds))
 
     return run

@@ -46,3 +46,17 @@ def test_prelu(roundtrip, slope_shape):
     slope = numpy_helper.from_array(np.random.default_rng(0).random(slope_shape).astype(np.float32), "s")
     r = roundtrip(make_model([helper.make_node("PRelu", ["x", "s"], ["y"])], [X], [Y], [slope]))
     assert r.ops == {"PRELU": 1}
+
+
+def test_legacy_consumed_inputs_attribute_is_accepted(tmp_path):
+    """opset-1 models carry ``consumed_inputs`` (an in-place hint without semantics) on many ops.
+    onnxruntime no longer runs opset 1, so the reference is numpy."""
+    import edgekit
+
+    from .conftest import run_tflite
+
+    m = make_model([helper.make_node("Relu", ["x"], ["y"], consumed_inputs=[0])], [X], [Y], opset=1)
+    m.ir_version = 3
+    x = np.linspace(-2, 2, 60, dtype=np.float32).reshape(1, 3, 5, 4)
+    got = run_tflite(edgekit.convert(m, tmp_path / "r.tflite"), {"x": x})["y"]
+    np.testing.assert_array_equal(got, np.maximum(x, 0))

@@ -110,3 +110,31 @@ def test_cli_missing_file_is_one_line_error(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "nope.onnx")]) == 2
     err = capsys.readouterr().err.strip()
     assert "does not exist" in err and len(err.splitlines()) == 1
+
+
+def test_output_equal_to_input_is_refused(tmp_path):
+    src = tmp_path / "m.onnx"
+    src.write_bytes(conv_model().SerializeToString())
+    before = src.read_bytes()
+    with pytest.raises(InputError, match="never overwrites"):
+        edgekit.convert(src, src)
+    assert src.read_bytes() == before
+
+
+def test_model_with_external_data_converts(tmp_path):
+    """Weights stored beside the .onnx (onnx external data) are read from the model's folder."""
+    import onnx
+
+    src = tmp_path / "ext" / "m.onnx"
+    src.parent.mkdir()
+    model = conv_model()
+    onnx.save(model, str(src), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="m.weights", size_threshold=0)
+    assert (src.parent / "m.weights").stat().st_size > 0
+    x = np.random.default_rng(3).standard_normal((1, 8, 6, 6)).astype(np.float32)
+    out = edgekit.convert(src, tmp_path / "m.tflite")
+    from .conftest import run_onnx
+    want = run_onnx(conv_model(), {"image": x})["scores"]
+    # the converter tests' tolerance (conftest): rounding-order differences only
+    np.testing.assert_allclose(run_tflite(out, {"image": x})["scores"], want, rtol=0,
+                               atol=1e-5 * max(1.0, float(np.ptp(want))) + 1e-6)

@@ -72,12 +72,37 @@ def test_reshape_split_and_merge_keeps_nhwc(roundtrip):
     assert r.ops == {"TRANSPOSE": 2, "CONV_2D": 2, "RESHAPE": 2, "MUL": 1}
 
 
-def test_flatten_of_spatial_map_inserts_one_transpose(roundtrip):
-    """Flatten of an NHWC map with H*W > 1 keeps the ONNX (C, H, W) feature order: one TRANSPOSE."""
+def test_flatten_of_spatial_map_then_gemm_permutes_weights(roundtrip):
+    """Flatten of an NHWC map with H*W > 1 keeps the ONNX (C, H, W) feature order: instead of a
+    TRANSPOSE back to NCHW, the Gemm's weight columns are permuted to (H, W, C) order."""
     nodes = [helper.make_node("Conv", ["x", "w1"], ["c"]),
              helper.make_node("Flatten", ["c"], ["f"]),
              helper.make_node("Gemm", ["f", "fw"], ["y"], transB=1)]
     m = make_model(nodes, [helper.make_tensor_value_info("x", TP.FLOAT, [1, 3, 5, 5])],
                    [helper.make_tensor_value_info("y", TP.FLOAT, None)], [w("w1", (4, 3, 3, 3)), w("fw", (6, 36))])
     r = roundtrip(m)
-    assert r.ops == {"TRANSPOSE": 2, "CONV_2D": 1, "FULLY_CONNECTED": 1}   # FC flattens by itself
+    assert r.ops == {"TRANSPOSE": 1, "CONV_2D": 1, "FULLY_CONNECTED": 1}   # only the input TRANSPOSE
+
+
+def test_attention_head_merge_costs_one_transpose(roundtrip):
+    """(B,H,S,D) -> Transpose(0,2,1,3) -> Reshape(B,S,H*D) -> MatMul: the head merge needs exactly one
+    TRANSPOSE (the Transpose itself is a relabeling; the reshape reads the ONNX order)."""
+    shape = numpy_helper.from_array(np.array([1, 4, 6], np.int64), "s")
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1, 3]),
+             helper.make_node("Reshape", ["t", "s"], ["r"]),
+             helper.make_node("MatMul", ["r", "w"], ["y"])]
+    m = make_model(nodes, [helper.make_tensor_value_info("x", TP.FLOAT, [1, 2, 4, 3])],
+                   [helper.make_tensor_value_info("y", TP.FLOAT, None)], [shape, w("w", (6, 5))])
+    assert roundtrip(m).ops == {"TRANSPOSE": 1, "RESHAPE": 1, "FULLY_CONNECTED": 1}
+
+
+def test_flatten_of_spatial_map_with_other_consumer_keeps_transpose(roundtrip):
+    """When the flattened features also leave the graph, their ONNX order must be materialized."""
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c"]),
+             helper.make_node("Flatten", ["c"], ["f"]),
+             helper.make_node("Gemm", ["f", "fw"], ["y"], transB=1)]
+    m = make_model(nodes, [helper.make_tensor_value_info("x", TP.FLOAT, [1, 3, 5, 5])],
+                   [helper.make_tensor_value_info("y", TP.FLOAT, None), helper.make_tensor_value_info("f", TP.FLOAT, None)],
+                   [w("w1", (4, 3, 3, 3)), w("fw", (6, 36))])
+    r = roundtrip(m)
+    assert r.ops["TRANSPOSE"] == 2

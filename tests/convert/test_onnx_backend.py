@@ -45,8 +45,9 @@ EXCLUDED = {
 
 # (op type or "*", regex on the UnsupportedOpError message, why TFLite / edgekit cannot do it)
 REFUSAL_RULES = [
-    ("*", r"dtype u?int(8|16) ", "8/16-bit integer tensors: TFLite's int8/int16 kernels are quantized "
-                                "(scale, zero point), not plain integer arithmetic"),
+    ("*", r"dtype u?int(8|16) |u?int(8|16) operands",
+     "8/16-bit integer tensors: TFLite's int8/int16 kernels are quantized (scale, zero point), not plain integer "
+     "arithmetic"),
     ("Div", r"dtype int32", "integer Div truncates toward zero in ONNX; TFLite's int32 DIV floors"),
     ("Pow", r"int(32|64) base", "integer Pow: TFLite POW needs both operands of one type (int32 or float32)"),
     ("*", r"rank 5 input|3-D pool", "3-D pooling: TFLite has 1-D/2-D pool kernels only"),

@@ -77,3 +77,19 @@ def test_torch_style_hard_swish_becomes_one_op(roundtrip):
                    [helper.make_tensor_value_info("x", TP.FLOAT, [1, 3, 4, 4])],
                    [helper.make_tensor_value_info("y", TP.FLOAT, None)])
     assert roundtrip(m, inputs={"x": np.linspace(-5, 5, 48, dtype=np.float32).reshape(1, 3, 4, 4)}).ops == {"HARD_SWISH": 1}
+
+
+def test_tensor_and_empty_list_attributes_survive_shape_inference():
+    """Typed attributes go back to onnx's shape inference intact: a TENSOR value (ConstantOfShape's
+    int64 fill -> int64 output) and an empty INTS list (no inferable type: dropped, not a crash)."""
+    from edgekit.convert.graph import infer_shapes
+
+    m = make_model([helper.make_node("Shape", ["x"], ["s"]),
+                    helper.make_node("ConstantOfShape", ["s"], ["c"], value=numpy_helper.from_array(np.array([7], np.int64))),
+                    helper.make_node("Relu", ["x"], ["y"])],
+                   [helper.make_tensor_value_info("x", TP.FLOAT, [1, 2, 4, 4])],
+                   [helper.make_tensor_value_info("y", TP.FLOAT, None), helper.make_tensor_value_info("c", TP.INT64, None)])
+    graph = from_onnx(m)
+    graph.nodes[2].attrs["unused_list"] = ()
+    infer_shapes(graph)
+    assert graph.shapes["c"] == (1, 2, 4, 4) and graph.dtypes["c"] == np.int64

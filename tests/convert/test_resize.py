@@ -108,3 +108,10 @@ def test_unsupported_resize_names_the_reason(tmp_path, attrs, why):
     with pytest.raises(UnsupportedOpError, match=why):
         edgekit.convert(resize_model((1, 1, 4, 4), scales=[1, 1, 2, 2], **attrs), tmp_path / "m.tflite")
     assert not (tmp_path / "m.tflite").exists()
+
+
+def test_nhwc_input_layout_needs_no_transpose(roundtrip):
+    """With --input-layout nhwc the input is already what RESIZE_* wants: only the output TRANSPOSE."""
+    m = resize_model((1, 3, 4, 5), scales=[1, 1, 2, 2], mode="linear")
+    r = roundtrip(m, input_layout="nhwc")
+    assert r.ops == {"RESIZE_BILINEAR": 1, "TRANSPOSE": 1}

@@ -135,3 +135,15 @@ def test_bad_hyper_parameters(teacher, shapes, tmp_path, kw, match):
 def test_missing_teacher_file(shapes, tmp_path):
     with pytest.raises(InputError, match="not found"):
         distill(tmp_path / "nope.onnx", "tiny-mobilenet", shapes / "train", tmp_path / "s.onnx")
+
+
+def test_torch_teacher_file_gives_the_same_cache_key_every_time(shapes, tmp_path, fast):
+    from edgekit.zoo import build
+
+    path = tmp_path / "teacher.pt"
+    torch.save(build("tiny-resnet", 3, 10, 16, 0.5, 2), path)  # a whole pickled module, as users save them
+    kw = {**fast, "epochs": 1, "augment": Augment(views=1)}
+    a = distill(path, "tiny-resnet", shapes / "train", tmp_path / "a.onnx", cache_dir=tmp_path / "c", **kw)
+    b = distill(path, "tiny-resnet", shapes / "train", tmp_path / "b.onnx", cache_dir=tmp_path / "c", **kw)
+    assert (a.cached_views, b.cached_views) == (0, 1) and a.teacher_params > 0
+    assert a.student == "tiny-resnet"

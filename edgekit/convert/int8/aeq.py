@@ -3,7 +3,8 @@
 Every op the recipe covers gets int8 per-channel symmetric weights, int8 asymmetric per-tensor
 activations and int32 biases (``static_wi8_ai8``: TFLite's integer kernel spec,
 https://ai.google.dev/edge/litert/models/quantization_spec). The quantizer prints a size/time
-report to stdout and logs through absl; both are captured so edgekit's own table is the only output.
+report to stdout and a tqdm bar to stderr; both are captured so edgekit's own bar and table are the
+only output.
 """
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def quantize(q, qsvs=None) -> bytes:
     """Run the quantizer; its stdout report and absl/Python warnings are swallowed."""
     sink = io.StringIO()
     try:
-        with contextlib.redirect_stdout(sink), warnings.catch_warnings():
+        # stderr too: its "Applying Transformations" tqdm bar ignores enable_progress_bar.
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = q.quantize(qsvs, enable_progress_bar=False, enable_progress_report=False)
     except (ValueError, RuntimeError, KeyError) as exc:

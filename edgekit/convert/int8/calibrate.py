@@ -29,10 +29,11 @@ def signature_inputs(model_bytes: bytes):
 
 
 def resolve_spec(inputs, spec=None, stored=None):
-    """The spec for the TFLite input: given > stored in the ONNX model > defaults, adapted to layout/size.
+    """The spec for ``inputs``: given > stored in the ONNX model > defaults, adapted to their layout/size.
 
-    The TFLite input can be NHWC (``--input-layout nhwc``) while the spec stored in the ONNX model
-    says NCHW: the layout and size always come from the model input, everything else from the spec.
+    Called with the ONNX-layout input specs (the data is read as for the ONNX model) and again with
+    the TFLite ones for the spec stored in the TFLite metadata (NHWC after ``--input-layout nhwc``):
+    the layout and size always come from the input, everything else from the spec.
     """
     from ...data import spec_for_input
 
@@ -45,14 +46,61 @@ def resolve_spec(inputs, spec=None, stored=None):
     return base
 
 
-def open_calibration(data, inputs, spec, options):
+NHWC = (0, 2, 3, 1)  # ONNX NCHW sample -> the NHWC input ``--input-layout nhwc`` gives the TFLite model
+
+
+class LayoutDataset:
+    """A data source read in the ONNX model's layout, handed out in the TFLite model's.
+
+    One calibration set serves both formats: arrays and images are read exactly as for the ONNX
+    model (NCHW for a 1x3xHxW input), and 4-D inputs are transposed to NHWC when the TFLite model
+    was converted with ``--input-layout nhwc``. Behaves like the ``edgekit.data`` Dataset it wraps.
+    """
+
+    def __init__(self, ds, perms: dict):
+        self.ds, self.perms = ds, perms
+
+    def __getattr__(self, name):  # count, classes, labeled, skipped, origin...
+        return getattr(self.ds, name)
+
+    def __iter__(self):
+        for feeds, label in self.ds:
+            yield {k: (np.ascontiguousarray(np.transpose(v, self.perms[k])) if k in self.perms else v)
+                   for k, v in feeds.items()}, label
+
+
+def onnx_layout(inputs, nhwc: bool):
+    """(InputSpecs in the ONNX layout, {name: perm to the TFLite layout}) for the TFLite ``inputs``."""
+    from ...data import InputSpec
+
+    if not nhwc:
+        return list(inputs), {}
+    specs, perms = [], {}
+    for s in inputs:
+        if len(s.shape) == 4:
+            n, h, w, c = s.shape
+            specs.append(InputSpec(s.name, (n, c, h, w), s.dtype))
+            perms[s.name] = NHWC
+        else:
+            specs.append(s)
+    return specs, perms
+
+
+def open_calibration(data, inputs, spec, options, nhwc: bool = False):
+    """Open ``data`` for the TFLite model inputs; ``spec`` is in the ONNX layout (what the data is read in)."""
     from ...data import open_source
 
-    return open_source(data, spec, inputs, calib_size=options.calib_size, seed=options.seed, strict=options.strict)
+    specs, perms = onnx_layout(inputs, nhwc)
+    ds = open_source(data, spec, specs, calib_size=options.calib_size, seed=options.seed, strict=options.strict)
+    return LayoutDataset(ds, perms) if perms else ds
 
 
-def calibrate(model_bytes: bytes, recipe_manager, dataset, ranges) -> tuple[dict, int, float]:
-    """Run the float model over ``dataset`` collecting activation ranges -> (QSVs, samples, seconds)."""
+def calibrate(model_bytes: bytes, recipe_manager, dataset, ranges, extra=()) -> tuple[dict, dict, int, float]:
+    """Run the float model over ``dataset`` collecting activation ranges -> (QSVs, extra, samples, seconds).
+
+    ``extra`` names tensors the quantizer does not calibrate (outputs of ops it has no rule for, see
+    complete.py); their global float (min, max) is recorded with a second interpreter, only when asked.
+    """
     from ai_edge_quantizer import calibrator
     from ai_edge_quantizer.utils import qsv_utils
 
@@ -64,12 +112,36 @@ def calibrate(model_bytes: bytes, recipe_manager, dataset, ranges) -> tuple[dict
         # "experimental_preserve_all_tensors ... debugging only": it is how the Calibrator reads activations.
         warnings.simplefilter("ignore", UserWarning)
         cal = calibrator.Calibrator(bytes(model_bytes), num_threads=_threads(), qsv_update_func=update)
+    side = _RangeRecorder(model_bytes, extra) if extra else None
     start, n = time.perf_counter(), 0
     for feeds, _ in progress(dataset, total=dataset.count, desc="calibrating", unit="sample"):
         # One sample per call: QSVs accumulate in the Calibrator across calls.
         cal.calibrate({SIGNATURE: [feeds]}, recipe_manager)
+        if side is not None:
+            side.add(feeds)
         n += 1
-    return cal.get_model_qsvs(), n, time.perf_counter() - start
+    return cal.get_model_qsvs(), (side.ranges if side else {}), n, time.perf_counter() - start
+
+
+class _RangeRecorder:
+    """Global min/max of named float tensors over the samples (LiteRT, all tensors preserved)."""
+
+    def __init__(self, model_bytes: bytes, names):
+        from .report import _interpreter
+
+        self.interp = _interpreter(model_bytes)
+        self.runner = self.interp.get_signature_runner(SIGNATURE)
+        wanted = set(names)
+        self.index = {d["name"]: d["index"] for d in self.interp.get_tensor_details() if d["name"] in wanted}
+        self.ranges: dict[str, tuple[float, float]] = {}
+
+    def add(self, feeds) -> None:
+        self.runner(**feeds)
+        for name, i in self.index.items():
+            v = self.interp.get_tensor(i)
+            lo, hi = float(v.min()), float(v.max())
+            old = self.ranges.get(name)
+            self.ranges[name] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
 
 
 def _threads() -> int:

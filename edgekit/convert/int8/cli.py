@@ -13,7 +13,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--io", choices=["float", "int8", "uint8"], default="float",
                    help="model input/output type (default float: QUANTIZE/DEQUANTIZE at the edges)")
     g.add_argument("--target", default=None, help="target name or .toml whose TFLite io types are checked")
-    g.add_argument("--calib-size", type=int, default=None, metavar="N", help="use N samples (seeded, spread over classes)")
+    g.add_argument("--calib-size", type=int, default=None, metavar="N",
+                   help="use N samples (seeded, spread over classes)")
     g.add_argument("--max-drop", type=float, default=None, metavar="PCT",
                    help="top-1 points the INT8 model may lose against float (needs --eval); the most sensitive ops "
                         "are kept float until it holds")

@@ -10,13 +10,13 @@ import itertools
 import tempfile
 from pathlib import Path
 
-from . import aeq
 from .report import candidates, tensor_errors
 
 SENSITIVITY_SAMPLES = 16  # activations compared per tensor; enough for a stable SQNR ranking on small nets
 
 
-def run(float_bytes: bytes, quant_bytes: bytes, qsvs: dict, eval_ds, options) -> dict:
+def run(float_bytes: bytes, quant_bytes: bytes, requantize, eval_ds, options) -> dict:
+    """``requantize(kept)`` -> the int8 model with the ops writing ``kept`` tensors kept float/int16."""
     from ...evaluate import _check_labels, predictions
     from ...quantize.sensitivity import schedule
     from ...runtime import load
@@ -48,7 +48,7 @@ def run(float_bytes: bytes, quant_bytes: bytes, qsvs: dict, eval_ds, options) ->
             ranked = candidates(rows)
             for k in progress(list(schedule(len(ranked))), desc="keeping sensitive ops", unit="step"):
                 kept = ranked[:k]
-                quant_bytes = aeq.quantize(aeq.make_quantizer(float_bytes, kept=kept, fallback=options.fallback), qsvs)
+                quant_bytes = requantize(kept)
                 drop, qtop1 = measure(quant_bytes, f"keep{k}.tflite")
                 if drop <= options.max_drop:
                     break

@@ -26,8 +26,20 @@ def _fb():
 
 
 def read(model_bytes: bytes):
+    """ModelT with every buffer's data inline.
+
+    ai-edge-quantizer appends constant data after the flatbuffer and stores only (offset, size) in
+    the Buffer table (schema.fbs: "offset > 1 ... data is stored outside the flatbuffer"); the object
+    API would drop that tail on re-serialization, so the data is copied into the buffers here.
+    """
     fb = _fb()
-    return fb.ModelT.InitFromObj(fb.Model.GetRootAs(bytes(model_bytes), 0))
+    raw = bytes(model_bytes)
+    model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(raw, 0))
+    for buf in model.buffers or []:
+        if buf.offset and buf.offset > 1:
+            buf.data = np.frombuffer(raw, dtype=np.uint8, count=buf.size, offset=buf.offset)
+            buf.offset = buf.size = 0
+    return model
 
 
 def write(model) -> bytes:
@@ -105,9 +117,12 @@ def set_interface(model, io: IOType) -> None:
         new = _edge_tensor(model, sg, sg.tensors[idx], io)
         head.append(_new_op(model, "QUANTIZE", [new], [idx]))
         sg.inputs[pos] = remap[("in", idx)] = new
+    sig_names = {m.tensorIndex: m.name for sd in model.signatureDefs or [] for m in sd.outputs or []}
     for pos, idx in enumerate(sg.outputs):
         if sg.tensors[idx].type != fb.TensorType.INT8:
             continue
+        if idx in sig_names:  # the quantizer may have renamed it ("y_quantized"): users know the ONNX name
+            sg.tensors[idx].name = sig_names[idx]
         new = _edge_tensor(model, sg, sg.tensors[idx], io)
         tail.append(_new_op(model, "DEQUANTIZE" if io is IOType.FLOAT else "QUANTIZE", [idx], [new]))
         sg.outputs[pos] = remap[("out", idx)] = new

@@ -58,7 +58,9 @@ def _graph(model_bytes: bytes):
 
     model = read(model_bytes)
     sg = model.subgraphs[0]
-    name = lambda i: sg.tensors[i].name.decode() if isinstance(sg.tensors[i].name, bytes) else sg.tensors[i].name  # noqa
+    from .complete import _name as tensor_name
+
+    name = lambda i: tensor_name(sg.tensors[i])  # noqa: E731
     const = {name(i) for i, t in enumerate(sg.tensors)
              if model.buffers[t.buffer].data is not None and len(model.buffers[t.buffer].data)}
     producer, inputs = {}, {}
@@ -134,7 +136,8 @@ def write_report(result, path) -> None:
     if result.drop is not None:
         lines.append(f"- drop ({result.drop_metric}): {result.drop:.2f} points; budget met: {result.budget_met}")
     lines.append(f"- kept ({result.fallback or '-'}): {', '.join(result.kept) or 'none'}")
-    lines += ["", "| tensor | op | type | SQNR dB | SQNR lost dB | max abs error | kept |", "|---|---|---|---:|---:|---:|---|"]
+    lines += ["", "| tensor | op | type | SQNR dB | SQNR lost dB | max abs error | kept |",
+              "|---|---|---|---:|---:|---:|---|"]
     lines += [f"| {r.tensor} | {r.op} | {r.dtype} | {r.sqnr_db:.2f} | {r.delta_db:.2f} | {r.max_abs_error:.4g} | "
               f"{r.kept} |" for r in result.tensors]
     write_text(path, "\n".join(lines) + "\n")

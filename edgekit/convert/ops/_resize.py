@@ -117,7 +117,8 @@ def _gather_resize(n: NodeCtx, x: Value, out_shape, idx: dict):
     axes = sorted(idx)
     for k, a in enumerate(axes):
         shape[a] = out_shape[a]
-        dst = n.out(0, perm, shape=out_shape, dtype=t.dtype) if k == len(axes) - 1 else n.tensor(shape_of(perm, shape), t.dtype)
+        last = k == len(axes) - 1
+        dst = n.out(0, perm, shape=out_shape, dtype=t.dtype) if last else n.tensor(shape_of(perm, shape), t.dtype)
         t = n.op("GATHER", [t, n.const(idx[a].astype(np.int32))], dst, options("GatherOptions", axis=perm.index(a)))
     return t
 

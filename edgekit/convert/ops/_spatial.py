@@ -98,3 +98,4 @@ def out_size(w: Window, spatial_in: Sequence[int], padded: bool = False) -> tupl
         total = i if padded else i + w.pads[a] + w.pads[r + a]
         out.append((total - ((k - 1) * d + 1)) // s + 1)
     return tuple(out)
+

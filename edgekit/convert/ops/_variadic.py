@@ -21,6 +21,7 @@ def variadic(onnx_op: str, tflite_op: str) -> None:
         acc = ts[0]
         for i, t in enumerate(ts[1:], start=2):
             last = i == len(ts)
-            out = n.out(0, perm, shape=final, dtype=dtype) if last else n.tensor(np.broadcast_shapes(acc.shape, t.shape), dtype)
+            step = np.broadcast_shapes(acc.shape, t.shape)
+            out = n.out(0, perm, shape=final, dtype=dtype) if last else n.tensor(step, dtype)
             acc = n.op(tflite_op, [acc, t], out)
         return acc

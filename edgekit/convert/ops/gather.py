@@ -28,8 +28,8 @@ def gather(n: NodeCtx, x: Value, indices: Value, *, axis: int = 0):
         out_perm = drop_axes(perm, [axis]) if idx.ndim == 0 else (
             perm if idx.ndim == 1 else identity(len(shape)))
         opts = options("GatherOptions", axis=permute_axis(axis, perm))
-        return n.op("GATHER", [t, n.const(idx, name=f"{n.name}/indices")], n.out(0, out_perm, shape=shape, dtype=t.dtype),
-                    opts)
+        out = n.out(0, out_perm, shape=shape, dtype=t.dtype)
+        return n.op("GATHER", [t, n.const(idx, name=f"{n.name}/indices")], out, opts)
     ids = n.get(indices)
     if ids.dtype not in (np.int32, np.int64):
         raise n.unsupported(f"{ids.dtype} indices")

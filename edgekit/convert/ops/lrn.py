@@ -18,5 +18,6 @@ def lrn(n: NodeCtx, x: Value, *, size: int, alpha: float = 1e-4, beta: float = 0
         raise n.unsupported(f"an even size {size} (TFLite's window is symmetric: 2 * radius + 1)")
     if x.rank != 4:
         raise n.unsupported(f"rank {x.rank} input (NCHW only)")
-    opts = options("LocalResponseNormalizationOptions", radius=(size - 1) // 2, bias=bias, alpha=alpha / size, beta=beta)
+    opts = options("LocalResponseNormalizationOptions", radius=(size - 1) // 2, bias=bias, alpha=alpha / size,
+                   beta=beta)
     return n.op("LOCAL_RESPONSE_NORMALIZATION", [n.nhwc(x)], n.out(0, channels_last(4), shape=x.shape), opts)

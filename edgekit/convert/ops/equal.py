@@ -1,0 +1,4 @@
+"""Equal -> EQUAL (broadcasting, bool output; see ``_compare.py``)."""
+from ._compare import compare
+
+compare("Equal", "EQUAL")
