@@ -25,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-MODELS = ["mobilenet_v2", "resnet18", "efficientnet_b0", "shufflenet_v2"]
+# "shufflenet_v2:static" is the same network exported with constant shapes (no Shape/Gather chains
+# around the channel split and shuffle): onnx2tf 1.29 fails on the torch-style export.
+MODELS = ["mobilenet_v2", "resnet18", "efficientnet_b0", "shufflenet_v2", "shufflenet_v2:static"]
 SECTION = "## Converter vs onnx2tf"
 # onnx2tf (1.29) downloads this sample set at start-up; offline it must already be in the cwd. Its
 # contents only matter for -oiqt calibration, so random data in [0, 1] stands in.
@@ -304,7 +306,13 @@ def bench_model(name: str, args, cache: dict) -> Row:
     """Export zoo model ``name``, convert it with every tool, and evaluate the outputs side by side."""
     import edgekit.zoo as zoo
 
-    model = zoo.build(name, input_size=224)
+    arch, _, variant = name.partition(":")
+    model = zoo.build(arch, input_size=224)
+    if variant == "static":
+        from edgekit.zoo._cnn import use_static_shapes
+
+        use_static_shapes(model)
+    name = name.replace(":", "_")
     onnx_path = zoo.export_onnx(model, args.work / f"{name}.onnx")
     row = Row(name, zoo.param_count(model))
     jobs = [("onnx2tf", False)] + ([("onnx2tf-int8", True)] if name == "mobilenet_v2" and not args.no_int8 else [])
@@ -373,7 +381,11 @@ def main(argv: list[str] | None = None) -> int:
                 "computes on the caller), which other processes on this shared machine cannot inflate. Error: "
                 "max |TFLite - onnxruntime| / output range on one uniform [0,1] input. onnx2tf-int8 is its "
                 "`-oiqt` full-integer output (calibrated on a random stand-in for its sample file, so only its "
-                "speed means something).")
+                "speed means something). `shufflenet_v2:static` is the same network exported with constant "
+                "shapes (`edgekit.zoo._cnn.use_static_shapes`): onnx2tf fails on the torch-style export, whose "
+                "channel split and shuffle go through Shape/Gather/Slice chains. The machine is shared by several "
+                "jobs (see the load average), which stretches wall times of both tools alike; CPU times and the "
+                "in-run ratios are the steadier figures.")
         md = "\n".join([SECTION, "", note, "", *(f"- {ln}" for ln in info), "", markdown_table(headers, body), "",
                         *(f"[{i}] {n}  " for i, n in enumerate(notes, 1)), "",
                         "Issue 4 targets (ratio edgekit/onnx2tf in brackets; latency judged on CPU time):", "",

@@ -114,7 +114,9 @@ def main(argv=None) -> int:
     data = generate(args.work / "data", rec.data)
     baseline = args.work / "student-labels-only.onnx"
     base_info = args.work / "student-labels-only.json"
-    want = {"recipe": repr(rec)}
+    # what the baseline depends on (not the teacher, not the demo's settings)
+    want = {"recipe": repr((rec.data, rec.student, rec.student_epochs, rec.views, rec.batch_size, rec.lr, rec.seed,
+                            args.threads))}
     if not (baseline.is_file() and base_info.is_file() and json.loads(base_info.read_text()).get("recipe") == want["recipe"]):
         info = train_labels_only(rec, data, baseline, args.threads)
         base_info.write_text(json.dumps({**want, **info}))

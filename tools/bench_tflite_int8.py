@@ -8,8 +8,8 @@
 2. Op coverage: ops computing in float inside each INT8 graph.
 3. Agreement: top-1 agreement of the INT8 TFLite with the ONNX INT8 model edgekit.quantize writes
    from the same calibration set (MobileNetV2 on random eval inputs; shapes student on its test split).
-4. Quality: the shapes dataset (edgekit.demo.shapes) and the tiny-mobilenet student trained by
-   tools/bench_quantize.py (reused from --student-work when present, else trained here): top-1 of
+4. Quality: the shapes dataset (edgekit.demo.shapes) and the tiny-mobilenet student trained with
+   tools/bench_quantize.py's recipe (reused from --student-work when present, else trained in --work): top-1 of
    float, INT8 and INT8 --max-drop 0.5 TFLite on the test split (calibration/fallback on val).
 
     /opt/ekvenv/bin/python tools/bench_tflite_int8.py [--work DIR] [--rounds 15] [--runs 10]
@@ -191,8 +191,11 @@ def main() -> int:
              f"(INT8 TFLite vs float ONNX: {float_agree:.1f}%)"]
     if not args.skip_quality:
         qrows, sagree, sfloat = shapes(work, args)
-        lines += ["", "Quality: shapes dataset (edgekit.demo.shapes, 32 px, 10 classes), tiny-mobilenet student from "
-                  "tools/bench_quantize.py; calibration and --max-drop evaluation on val, figures on test:", "",
+        demo = sorted(p.name for p in (ROOT / "models").glob("*.onnx"))
+        lines += ["", "Quality: shapes dataset (edgekit.demo.shapes, 32 px, 10 classes), tiny-mobilenet student trained "
+                  "with tools/bench_quantize.py's recipe (models/ held "
+                  f"{', '.join(demo) if demo else 'no trained ONNX student'} at run time); calibration and --max-drop "
+                  "evaluation on val, figures on test:", "",
                   md_table(["model", "samples", "top-1 %", "drop (points)", "agreement with float %"], qrows), "",
                   f"- top-1 agreement INT8 TFLite vs ONNX INT8 (x86_64) on test: {sagree:.2f}%; "
                   f"float ops inside the INT8 TFLite: {sfloat}"]

@@ -91,7 +91,7 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "models")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "shapes")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (part of what makes runs repeat)")
     ap.add_argument("--reuse-teacher", action="store_true")
     args = ap.parse_args(argv)
     rec = R.RECIPE
@@ -130,14 +130,16 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
     write_card(args.out / "shapes-teacher.md", title="shapes-teacher", arch=rec.teacher.name, width=rec.teacher.width,
                summary="The teacher of the edgekit demo: trained on labels only.", params=t["params"],
                mb=teacher.stat().st_size / 1e6, test=t["test_accuracy"],
-               training=f"{rec.teacher_epochs} epochs, cross-entropy, AdamW, shifts+flips; best val epoch "
+               training=f"{rec.teacher_epochs} epochs, cross-entropy, AdamW lr {rec.lr}, batch {rec.batch_size}, "
+                        f"{rec.views} views (shifts+flips); best val epoch "
                         f"{t['best_epoch']}", **common)
     write_card(args.out / "shapes-student.md", title="shapes-student", arch=rec.student.name, width=rec.student.width,
                summary=f"Pre-distilled student of the edgekit demo ({t['params'] / s['params']:.1f}x fewer "
                        "parameters than the teacher); the demo uses it when torch is not installed.",
                params=s["params"], mb=student.stat().st_size / 1e6, test=s["test_accuracy"],
                training=f"`edgekit.distill` from shapes-teacher.onnx, {rec.student_epochs} epochs, T={rec.temperature}, "
-                        f"alpha={rec.alpha}; best val epoch {s['best_epoch']}", **common)
+                        f"alpha={rec.alpha}, AdamW lr {rec.lr}, batch {rec.batch_size}, {rec.views} views; best val "
+                        f"epoch {s['best_epoch']}", **common)
     print(json.dumps(figures, indent=2))
     return 0
 

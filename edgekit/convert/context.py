@@ -202,10 +202,6 @@ class NodeCtx:
         self.layouts[t.uid] = tuple(perm)
         return t
 
-    def layout_of(self, t: TTensor) -> Optional[Perm]:
-        """The layout recorded for a tensor made by ``out()`` in this ctx."""
-        return self.layouts.get(t.uid)
-
     def _unique(self, name: str) -> str:
         base, k = name, 1
         while name in self._state.names or name in self.names:

@@ -32,11 +32,6 @@ def inverse(perm: Perm) -> Perm:
     return tuple(int(i) for i in np.argsort(perm))
 
 
-def compose(a: Perm, b: Perm) -> Perm:
-    """The perm equal to applying ``a`` then ``b``: transpose(transpose(x, a), b)."""
-    return tuple(a[i] for i in b)
-
-
 def relative(src: Perm, dst: Perm) -> Perm:
     """The TRANSPOSE perm that turns data carried in ``src`` into data carried in ``dst``."""
     return tuple(src.index(d) for d in dst)

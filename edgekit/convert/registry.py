@@ -19,8 +19,6 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-import numpy as np
-
 from ..errors import UnsupportedOpError
 
 ONNX_DOMAINS = ("", "ai.onnx")
@@ -142,6 +140,3 @@ def typed_attrs(entry: Lowering, attrs: dict) -> dict:
     return {k: v for k, v in attrs.items()
             if k not in entry.ignore and (k in entry.attrs or k not in ALWAYS_IGNORED)}
 
-
-def as_array(value) -> np.ndarray:
-    return value if isinstance(value, np.ndarray) else np.asarray(value)

@@ -76,10 +76,13 @@ def say(msg: str) -> None:
 
 
 def _api(name: str):
-    """edgekit.<name>, or None while that sibling feature is not in the tree yet."""
+    """The public function edgekit.<name>, or None while that sibling feature is not in the tree yet."""
+    from .. import _API
+
+    module, attr = _API[name]
     # TODO(integration): the lead removes this tolerance once every feature has landed.
     try:
-        return getattr(importlib.import_module("edgekit"), name)
+        return getattr(importlib.import_module(module), attr)
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("edgekit"):
             return None

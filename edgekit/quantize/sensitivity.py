@@ -125,7 +125,7 @@ def candidates(rows: list[LayerError], already=()) -> list[tuple[str, ...]]:
     out = []
     for r in rows:
         group = tuple(g for g in (r.group or (r.node,)) if g not in skip)
-        if group and r.delta_db > 0 and any(op in FALLBACK_OPS for op in r.op_type.split("+")):
+        if group and any(op in FALLBACK_OPS for op in r.op_type.split("+")):
             out.append(group)
     return out
 

@@ -167,13 +167,18 @@ class EfficientNetB0(nn.Module):
 
 # --- ShuffleNetV2 ----------------------------------------------------------------------------------
 
-def channel_shuffle(x, groups: int):
-    b, c, h, w = x.size()
+def channel_shuffle(x, groups: int, static: bool = False):
+    # x.size() as in the reference: the ONNX export then holds Shape -> Gather chains for the Reshape
+    b, c, h, w = (int(d) for d in x.shape) if static else x.size()
     x = x.view(b, groups, c // groups, h, w).transpose(1, 2).contiguous()
     return x.view(b, c, h, w)
 
 
 class ShuffleUnit(nn.Module):
+    # True: trace shapes as Python ints (constant Reshape shapes, constant-bounds Slice for the split).
+    # torch.chunk / x.size() export as Shape/Gather/Div/Slice chains, on which onnx2tf 1.29 fails.
+    static_shapes = False
+
     def __init__(self, cin: int, cout: int, stride: int):
         super().__init__()
         self.stride = stride
@@ -188,11 +193,23 @@ class ShuffleUnit(nn.Module):
 
     def forward(self, x):
         if self.branch1 is None:
-            x1, x2 = x.chunk(2, dim=1)  # channel split
+            if self.static_shapes:
+                half = int(x.shape[1]) // 2
+                x1, x2 = x[:, :half], x[:, half:]
+            else:
+                x1, x2 = x.chunk(2, dim=1)  # channel split
             out = torch.cat((x1, self.branch2(x2)), dim=1)
         else:
             out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
-        return channel_shuffle(out, 2)
+        return channel_shuffle(out, 2, self.static_shapes)
+
+
+def use_static_shapes(model: nn.Module) -> nn.Module:
+    """Make every ShuffleNet unit of ``model`` export with constant shapes (see ShuffleUnit)."""
+    for m in model.modules():
+        if isinstance(m, ShuffleUnit):
+            m.static_shapes = True
+    return model
 
 
 class ShuffleNetV2(nn.Module):

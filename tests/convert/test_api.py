@@ -138,3 +138,15 @@ def test_model_with_external_data_converts(tmp_path):
     # the converter tests' tolerance (conftest): rounding-order differences only
     np.testing.assert_allclose(run_tflite(out, {"image": x})["scores"], want, rtol=0,
                                atol=1e-5 * max(1.0, float(np.ptp(want))) + 1e-6)
+
+
+def test_float16_onnx_model_is_refused_cleanly(tmp_path):
+    """A half-precision ONNX graph has no TFLite float16 kernels to run on (only weight storage):
+    refused with the dtype named, instead of a model that aborts the interpreter."""
+    w = numpy_helper.from_array(np.ones((4, 3, 1, 1), np.float16), "w")
+    m = make_model([helper.make_node("Conv", ["x", "w"], ["y"])],
+                   [helper.make_tensor_value_info("x", TP.FLOAT16, [1, 3, 4, 4])],
+                   [helper.make_tensor_value_info("y", TP.FLOAT16, None)], [w])
+    with pytest.raises(UnsupportedOpError, match="float16"):
+        edgekit.convert(m, tmp_path / "h.tflite")
+    assert list(tmp_path.iterdir()) == []

@@ -47,6 +47,9 @@ def test_export_runs_in_onnxruntime_like_torch(name, tmp_path):
     onnx.checker.check_model(proto)
     assert {p.key: p.value for p in proto.metadata_props}["edgekit.arch"] == name
     assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) == 17
+    # BatchNorm stays in the graph (keep_batchnorm=True) so the converter's folding is exercised
+    n_bn = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert sum(n.op_type == "BatchNormalization" for n in proto.graph.node) == n_bn
     x = _input(model)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (got,) = sess.run(None, {"input": x})
@@ -58,7 +61,7 @@ def test_export_runs_in_onnxruntime_like_torch(name, tmp_path):
 
 
 @pytest.mark.parametrize("name", [n for n in ALL if n != "tiny-transformer"])
-def test_batchnorm_is_non_trivial_and_kept_in_onnx(name, tmp_path):
+def test_batchnorm_is_non_trivial(name):
     model = zoo.build(name, **_small(name))
     bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert bns
@@ -66,9 +69,11 @@ def test_batchnorm_is_non_trivial_and_kept_in_onnx(name, tmp_path):
         assert not torch.allclose(bn.running_var, torch.ones_like(bn.running_var))
         assert not torch.allclose(bn.running_mean, torch.zeros_like(bn.running_mean))
         assert not torch.allclose(bn.weight, torch.ones_like(bn.weight))
-    kept = onnx.load(str(zoo.export_onnx(model, tmp_path / "bn.onnx")))
+
+
+def test_keep_batchnorm_false_gives_the_usual_folded_export(tmp_path):
+    model = zoo.build("tiny-resnet")
     folded = onnx.load(str(zoo.export_onnx(model, tmp_path / "fold.onnx", keep_batchnorm=False)))
-    assert sum(n.op_type == "BatchNormalization" for n in kept.graph.node) == len(bns)
     assert not any(n.op_type == "BatchNormalization" for n in folded.graph.node)
 
 
@@ -111,3 +116,18 @@ def test_failed_export_leaves_no_file(tmp_path):
     with pytest.raises(InputError):
         zoo.export_onnx(zoo.build("tiny-resnet"), tmp_path / "old.onnx", opset=13)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_shufflenet_static_shapes_export_has_no_shape_ops(tmp_path):
+    from edgekit.zoo._cnn import use_static_shapes
+
+    model = zoo.build("shufflenet_v2", input_size=64, num_classes=20)
+    dynamic = onnx.load(str(zoo.export_onnx(model, tmp_path / "dyn.onnx")))
+    static_path = zoo.export_onnx(use_static_shapes(model), tmp_path / "static.onnx")
+    assert any(n.op_type == "Shape" for n in dynamic.graph.node)  # torch.chunk / x.size() chains
+    assert not any(n.op_type == "Shape" for n in onnx.load(str(static_path)).graph.node)
+    x = _input(model)
+    (got,) = ort.InferenceSession(str(static_path), providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
+    assert np.abs(got - want).max() <= REL_TOL * np.ptp(want)

@@ -5,12 +5,13 @@ import numpy as np
 
 from ..context import NodeCtx, Value
 from ..ir import channels_last
-from ._base import options
+from ._base import FLOAT, check_dtypes, options
 from ._spatial import out_size, pad_nhwc, padding_enum, tflite_padding, window
 
 
 def pool2d(n: NodeCtx, opcode: str, x: Value, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations,
            count_include_pad: int = 0):
+    check_dtypes(n, [x], FLOAT)
     if x.rank not in (3, 4):
         raise n.unsupported(f"rank {x.rank} input (1-D and 2-D pooling only)")
     if dilations and any(d != 1 for d in dilations):

@@ -6,12 +6,13 @@ import numpy as np
 
 from ..context import NodeCtx, Value
 from ..registry import lowering
-from ._base import options
+from ._base import FLOAT, check_dtypes, options
 
 
 @lowering("BatchNormalization", since=1, ignore=("momentum", "is_test", "consumed_inputs"))
 def batch_norm(n: NodeCtx, x: Value, scale: Value, bias: Value, mean: Value, var: Value, *,
                epsilon: float = 1e-5, training_mode: int = 0, spatial: int = 1):
+    check_dtypes(n, [x, scale, bias, mean, var], FLOAT)
     if training_mode or len([o for o in n.node.outputs if o]) > 1:
         raise n.unsupported("training mode (running statistics outputs)")
     if not spatial:

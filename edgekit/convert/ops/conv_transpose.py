@@ -17,7 +17,7 @@ import numpy as np
 from ..context import NodeCtx, Value
 from ..ir import channels_last
 from ..registry import lowering
-from ._base import options
+from ._base import FLOAT, check_dtypes, options
 from ._spatial import padding_enum
 
 
@@ -25,6 +25,7 @@ from ._spatial import padding_enum
 def conv_transpose(n: NodeCtx, x: Value, w: Value, b: Optional[Value] = None, *, auto_pad: str = "NOTSET",
                    dilations: tuple = (), group: int = 1, kernel_shape: tuple = (), output_padding: tuple = (),
                    output_shape: tuple = (), pads: tuple = (), strides: tuple = ()):
+    check_dtypes(n, [x, w, b], FLOAT)
     if not w.is_const or (b is not None and not b.is_const):
         raise n.unsupported("weights and bias must be constants")
     if x.rank not in (3, 4):

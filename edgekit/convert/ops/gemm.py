@@ -10,12 +10,13 @@ import numpy as np
 
 from ..context import NodeCtx, Value
 from ..registry import lowering
-from ._base import broadcast_operand, options
+from ._base import FLOAT, broadcast_operand, check_dtypes, options
 
 
 @lowering("Gemm", since=1)
 def gemm(n: NodeCtx, a: Value, b: Value, c: Optional[Value] = None, *, alpha: float = 1.0, beta: float = 1.0,
          transA: int = 0, transB: int = 0, broadcast: int = 0):
+    check_dtypes(n, [a, b, c], FLOAT)
     if not b.is_const:
         raise n.unsupported("B must be a constant (weights)")
     xt = n.get(a)

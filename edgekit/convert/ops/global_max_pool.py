@@ -3,12 +3,13 @@ in older releases)."""
 from ..context import NodeCtx, Value
 from ..ir import channels_last
 from ..registry import lowering
-from ._base import options
+from ._base import FLOAT, check_dtypes, options
 from ._spatial import padding_enum
 
 
 @lowering("GlobalMaxPool", since=1)
 def global_max_pool(n: NodeCtx, x: Value):
+    check_dtypes(n, [x], FLOAT)
     if x.rank != 4:
         raise n.unsupported(f"rank {x.rank} input (NCHW only)")
     h, w = x.shape[2:]

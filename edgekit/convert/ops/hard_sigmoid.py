@@ -3,11 +3,12 @@ import numpy as np
 
 from ..context import NodeCtx, Value
 from ..registry import lowering
-from ._base import activation, options
+from ._base import FLOAT, activation, check_dtypes, options
 
 
 @lowering("HardSigmoid", since=1)
 def hard_sigmoid(n: NodeCtx, x: Value, *, alpha: float = 0.2, beta: float = 0.5):
+    check_dtypes(n, [x], FLOAT)
     t, perm = n.get_as_is(x)
     scaled = n.op("MUL", [t, n.const(np.array(6.0 * alpha, np.float32))], n.tensor(t.shape),
                   options("MulOptions"))

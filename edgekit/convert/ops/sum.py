@@ -3,11 +3,12 @@ import numpy as np
 
 from ..context import NodeCtx, Value
 from ..registry import lowering
-from ._base import broadcast_operand, common_layout, options
+from ._base import FLOAT, broadcast_operand, check_dtypes, common_layout, options
 
 
 @lowering("Sum", since=1)
 def sum_(n: NodeCtx, *xs: Value):
+    check_dtypes(n, xs, FLOAT)
     if len(xs) == 1:
         return n.get_as_is(xs[0])[0]
     rank = max(v.rank for v in xs)
