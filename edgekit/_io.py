@@ -30,22 +30,41 @@ def atomic_path(path: str | os.PathLike, keep_suffix: bool = True) -> Iterator[P
 
     For libraries that write to a path themselves (onnx.save, onnxruntime.quantization). The
     temporary file keeps the target's suffix when ``keep_suffix`` so such libraries that look at the
-    extension still see it. Works for directories too: whatever the block leaves at the temp path is
-    moved into place.
+    extension still see it. For a directory output use ``atomic_dir``.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_name(target, target.suffix if keep_suffix else "")
     try:
         yield tmp
-        if tmp.is_dir() and target.is_dir():
-            shutil.rmtree(target)
         os.replace(tmp, target)
     except BaseException:  # also KeyboardInterrupt: nothing partial stays behind
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new empty directory beside ``path``; it replaces ``path`` only if the block succeeds.
+
+    An existing ``path`` is moved aside first and removed after the swap, so a failure at any point
+    leaves either the old directory or the new one, never a mix.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; give it the mode mkdir would
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+            os.replace(target, old / "d")
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:  # also KeyboardInterrupt: nothing partial stays behind
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

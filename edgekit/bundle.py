@@ -258,11 +258,9 @@ def _calibration(calibration) -> dict:
 
 
 def _write(out: Path, paths, entries, labels, manifest) -> None:
-    from ._io import atomic_path
+    from ._io import atomic_dir
 
-    with atomic_path(out, keep_suffix=False) as tmp:
-        tmp.unlink()
-        tmp.mkdir()
+    with atomic_dir(out) as tmp:
         for path, entry in zip(paths, entries):
             shutil.copyfile(path, tmp / entry["file"])
             if sha256_file(tmp / entry["file"]) != entry["sha256"]:

@@ -40,13 +40,20 @@ class EvalResult:
         return d
 
 
+def stored_spec(model):
+    """The spec stored in a loaded model (ONNX metadata), or None."""
+    from .data import read_spec
+
+    return read_spec(model.path) if Path(model.path).suffix == ".onnx" else None
+
+
 def model_spec(model, spec=None):
     """The preprocessing spec for one loaded model: ``spec`` adapted to its input, else stored, else defaults."""
-    from .data import read_spec, spec_for_input
+    from .data import spec_for_input
 
     info = model.inputs[0]
     natural = spec_for_input(info.shape, info.dtype.name)
-    base = spec if spec is not None else (read_spec(model.path) if Path(model.path).suffix == ".onnx" else None)
+    base = spec if spec is not None else stored_spec(model)
     if base is None:
         return natural
     if natural is not None:
@@ -99,7 +106,7 @@ def evaluate(models, data, reference=None, spec=None, *, limit: int | None = Non
     for model in loaded:
         ds = open_for(model, data, spec, calib_size=limit)
         _check_labels(model, ds)
-        ref_ds = open_for(ref, data, spec, calib_size=limit) if ref is not None else None
+        ref_ds = open_for(ref, data, _shared_spec(model, ref, spec), calib_size=limit) if ref is not None else None
         acc = _Accumulator(model, ref)
         pairs = zip(_stream(model, ds), _stream(ref, ref_ds)) if ref is not None else \
             ((item, (None, None)) for item in _stream(model, ds))
@@ -107,6 +114,14 @@ def evaluate(models, data, reference=None, spec=None, *, limit: int | None = Non
             acc.add(outs, label, ref_outs)
         results.append(acc.result(str(model.path), ds.skipped))
     return results
+
+
+def _shared_spec(model, ref, spec):
+    """The reference sees the same images as the model: the given spec, else the model's stored one, else
+    the reference's stored one (a float source has none: quantize stores the spec in its output only)."""
+    if spec is not None:
+        return spec
+    return stored_spec(model) or stored_spec(ref)
 
 
 class _Accumulator:
@@ -170,17 +185,3 @@ def predictions(model, ds) -> tuple[np.ndarray, list]:
         labels.append(label)
     return np.asarray(preds), labels
 
-
-def _make_callable() -> None:
-    """``edgekit.evaluate`` is both this module and the function (see edgekit/quantize/__init__.py)."""
-    import sys
-    import types
-
-    class _CallableModule(types.ModuleType):
-        def __call__(self, *args, **kwargs):
-            return evaluate(*args, **kwargs)
-
-    sys.modules[__name__].__class__ = _CallableModule
-
-
-_make_callable()

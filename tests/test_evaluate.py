@@ -103,3 +103,40 @@ def test_tflite_and_onnx_alike(tmp_path):
     onnx_res, tfl_res = edgekit.evaluate([model, tfl], data, reference=model)
     assert tfl_res.top1 == onnx_res.top1 == pytest.approx(100 * 12 / 13)
     assert tfl_res.sqnr_db > 60  # float32 both ways: only summation-order rounding differs
+
+
+def two_output_model(path, second_gain=1.0):
+    """logits as channel_mean_model, plus ``aux`` = second_gain * the pooled channel means."""
+    w = numpy_helper.from_array(np.eye(3, dtype=np.float32), "w")
+    g2 = numpy_helper.from_array(np.array(second_gain, np.float32), "g2")
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["f"]),
+             helper.make_node("MatMul", ["f", "w"], ["logits"]), helper.make_node("Mul", ["f", "g2"], ["aux"])]
+    g = helper.make_graph(nodes, "two", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3]),
+                           helper.make_tensor_value_info("aux", TensorProto.FLOAT, [1, 3])], [w, g2])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
+    return path
+
+
+def test_errors_are_reported_per_output(tmp_path, capsys):
+    ref = two_output_model(tmp_path / "ref.onnx")
+    off = two_output_model(tmp_path / "off.onnx", second_gain=1.1)
+    data = colour_folder(tmp_path / "d")
+    (res,) = edgekit.evaluate(off, data, reference=ref)
+    assert res.per_output["logits"].sqnr_db == float("inf") and res.per_output["logits"].max_abs_error == 0.0
+    # aux = 1.1 * ref: noise/signal = 0.01 -> 20 dB; the largest pooled value is 200/255
+    assert res.per_output["aux"].sqnr_db == pytest.approx(20.0, abs=1e-3)
+    assert res.per_output["aux"].max_abs_error == pytest.approx(0.1 * 200 / 255, rel=1e-4)
+    assert main(["eval", str(off), "--data", str(data), "--reference", str(ref)]) == 0
+    assert "per output" in capsys.readouterr().out
+
+
+def test_cli_preprocessing_flags_change_what_the_model_sees(tmp_path):
+    model = channel_mean_model(tmp_path / "m.onnx")
+    data = colour_folder(tmp_path / "d")
+    out = tmp_path / "r.json"
+    # mean 0.9 on red turns every red image's red score negative: green (50/255) wins, 4 of 12 wrong
+    assert main(["eval", str(model), "--data", str(data), "--mean", "0.9,0,0", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())[0]["top1"] == pytest.approx(100 * 8 / 12)
+    assert main(["eval", str(model), "--data", str(data), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())[0]["top1"] == 100.0

@@ -62,3 +62,31 @@ def test_atomic_write_refuses_read_modes(tmp_path):
     with pytest.raises(ValueError):
         with atomic_write(tmp_path / "x", "rb"):
             pass
+
+
+def test_atomic_dir_yields_an_empty_directory_and_replaces_the_old_one(tmp_path):
+    from edgekit._io import atomic_dir
+
+    out = tmp_path / "bundle"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with atomic_dir(out) as tmp:
+        assert tmp.is_dir() and not any(tmp.iterdir())  # a library may write straight into it
+        (tmp / "new.txt").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle"]  # no temp or backup left beside it
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+def test_atomic_dir_failure_keeps_the_old_directory(tmp_path, exc):
+    from edgekit._io import atomic_dir
+
+    out = tmp_path / "bundle"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with pytest.raises(exc):
+        with atomic_dir(out) as tmp:
+            (tmp / "half.txt").write_text("half")
+            raise exc()
+    assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle"]

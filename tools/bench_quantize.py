@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
 """Benchmark edgekit's static INT8 for ONNX: speed, calibration cost and quality.
 
-    /opt/ekvenv/bin/python tools/bench_quantize.py [--work DIR] [--rounds 15] [--runs 20] [--calib 64]
+    flock /tmp/ek-cpu.lock /opt/ekvenv/bin/python tools/bench_quantize.py [--work DIR] [--rounds 15] [--runs 20]
+        [--calib 128] [--write-docs]
 
 1. Speed: MobileNetV2 (edgekit.zoo, 224x224, 1000 classes) on x86, onnxruntime with 1 thread: float vs
    the model ``edgekit quantize --target x86_64`` writes vs QDQ U8S8 / QDQ S8S8 / QOperator U8S8 /
    QOperator S8S8 written straight with onnxruntime.quantization from the same calibration ranges.
    Models are timed in interleaved rounds (every model once per round) so drift hits all alike.
-2. Calibration: seconds edgekit spends calibrating N samples vs running the float model over the
-   same N samples (both with onnxruntime's default threading).
-3. Quality: the shapes dataset (edgekit.demo.shapes), a tiny-mobilenet trained here with torch, its
-   top-1 on the test split as float, INT8 and INT8 with --max-drop 0.5 (fallback evaluated on val).
-Prints a Markdown section for docs/benchmarks.md.
+2. Calibration: seconds edgekit spends calibrating N samples (``QuantizeResult.calib_seconds``: graph
+   augmentation, session, reading the data, all runs) vs running the float model over the same N
+   samples, one ``session.run`` per sample with onnxruntime's default threads (the plain way), and
+   also the float model run the way calibration runs (samples side by side, 1 thread each).
+3. Quality: the shipped student (models/shapes-student.onnx, read at run time and named by sha256) on
+   the demo's data (edgekit.demo.shapes, default config = what the student was trained on):
+   calibrate on val, --max-drop evaluated on val, every figure on the 1000-image test split.
+Prints a Markdown section; --write-docs replaces "## Quantization" in docs/benchmarks.md.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import statistics
 import sys
@@ -92,6 +97,59 @@ def time_models(models: dict, x: np.ndarray, rounds: int, runs: int) -> dict:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+def run_float(src: Path, data: np.ndarray, side_by_side: bool) -> float:
+    """Seconds to run the float model once per sample: plainly (default threads), or the way edgekit's
+    calibration runs its augmented graph (``calib.workers()`` samples at once, 1 thread each)."""
+    from edgekit.quantize import calib
+
+    sess = session(src, threads=1 if side_by_side and calib.workers() > 1 else 0)
+    name = sess.get_inputs()[0].name
+    sess.run(None, {name: data[:1]})  # warm-up, not timed (calibration's time includes its first run: conservative)
+    t0 = time.perf_counter()
+    if side_by_side and calib.workers() > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(calib.workers()) as pool:
+            list(pool.map(lambda i: sess.run(None, {name: data[i:i + 1]}), range(len(data))))
+    else:
+        for i in range(len(data)):
+            sess.run(None, {name: data[i:i + 1]})
+    return time.perf_counter() - t0
+
+
+def calib_seconds(pre: Path, calib: Path, work: Path) -> float:
+    """What QuantizeResult.calib_seconds times: edgekit's calibrate() over the whole set, ranges written."""
+    from edgekit.data import open_source
+    from edgekit.quantize import Method
+    from edgekit.quantize.calib import calibrate
+    from edgekit.quantize.static import DatasetReader
+
+    cache = work / "ranges_timing.json"
+    cache.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    calibrate(pre, DatasetReader(open_source(calib, None, "input")), cache, Method.MINMAX, work)
+    return time.perf_counter() - t0
+
+
+def ort_minmax_seconds(work: Path, src: Path, calib: Path) -> float:
+    """onnxruntime's own MinMaxCalibrater over the same samples (collect_data + compute_data), for reference."""
+    from onnxruntime.quantization.calibrate import CalibrationMethod, create_calibrator
+
+    from edgekit.data import open_source
+    from edgekit.quantize.calib import _op_types
+    from edgekit.quantize.static import DatasetReader, preprocess
+
+    pre = work / "pre_ort.onnx"
+    preprocess(src, pre)
+    reader = DatasetReader(open_source(calib, None, "input"))
+    t0 = time.perf_counter()
+    cal = create_calibrator(pre, _op_types(), augmented_model_path=str(work / "aug_ort.onnx"),
+                            calibrate_method=CalibrationMethod.MinMax)
+    cal.collect_data(reader)
+    cal.compute_data()
+    return time.perf_counter() - t0
+
+
 def speed(work: Path, args) -> tuple[list, dict]:
     import edgekit
     from edgekit.quantize.static import DatasetReader, preprocess
@@ -103,15 +161,16 @@ def speed(work: Path, args) -> tuple[list, dict]:
     np.save(calib, rng.random((args.calib, 3, 224, 224), dtype=np.float32))
     # edgekit's x86_64 model, timing its calibration
     res = edgekit.quantize(src, calib, work / "edgekit_x86_64.onnx", target="x86_64")
-    # the same N samples through the float model, default threading like the calibrator's session
-    sess = session(src, threads=0)
     data = np.load(calib)
-    t0 = time.perf_counter()
-    for i in range(len(data)):
-        sess.run(None, {"input": data[i:i + 1]})
-    float_secs = time.perf_counter() - t0
     pre = work / "pre.onnx"
     preprocess(src, pre)
+    cal, flo, par = [res.calib_seconds], [run_float(src, data, False)], [run_float(src, data, True)]
+    for _ in range(args.calib_rounds - 1):  # interleaved repeats: the median resists other jobs' bursts
+        cal.append(calib_seconds(pre, calib, work))
+        flo.append(run_float(src, data, side_by_side=False))
+        par.append(run_float(src, data, side_by_side=True))
+    calib_secs, float_secs, float_par_secs = (statistics.median(v) for v in (cal, flo, par))
+    ort_secs = ort_minmax_seconds(work, src, calib)
     ds = open_source(calib, None, "input")
     variants = ort_variants(pre, work / "ranges.json", DatasetReader(ds), work)
     models = {"float": src, "edgekit x86_64": res.output, **variants}
@@ -119,19 +178,16 @@ def speed(work: Path, args) -> tuple[list, dict]:
     med = time_models(models, x, args.rounds, args.runs)
     fastest = min(v for k, v in med.items() if k not in ("float", "edgekit x86_64"))
     rows = [[k, round(v, 3), round(med["float"] / v, 2), round(v / fastest, 3)] for k, v in med.items()]
-    calib_row = {"samples": args.calib, "calib_s": res.calib_seconds, "float_s": round(float_secs, 3),
-                 "ratio": round(res.calib_seconds / float_secs, 2)}
+    calib_row = {"samples": args.calib, "calib_s": round(calib_secs, 3), "float_s": round(float_secs, 3),
+                 "ratio": round(calib_secs / float_secs, 2), "float_par_s": round(float_par_secs, 3),
+                 "ratio_par": round(calib_secs / float_par_secs, 2), "ort_s": round(ort_secs, 3),
+                 "rounds": args.calib_rounds,
+                 "ratio_ort": round(ort_secs / float_secs, 2)}
     return rows, calib_row
 
 
-def _shapes_config():
-    from edgekit.demo.shapes import ShapesConfig
-
-    return ShapesConfig(size=32, train_per_class=300, val_per_class=50, test_per_class=100, seed=0, noise=6.0,
-                        distractors=0, min_scale=0.6)
-
-
 def train_student(root: Path, work: Path, epochs: int) -> Path:
+    """A tiny-mobilenet trained from labels (tools/bench_tflite_int8.py's fallback when models/ has no student)."""
     import torch
     from edgekit import zoo
     from edgekit.demo.shapes import load_arrays
@@ -170,35 +226,59 @@ def train_student(root: Path, work: Path, epochs: int) -> Path:
     return path
 
 
-def quality(work: Path, args) -> list:
+def shipped_student(work: Path, models: Path) -> tuple[Path, str]:
+    """A private copy of models/shapes-student.onnx (models/ may be regenerated meanwhile), named by content."""
+    import datetime as dt
+    import hashlib
+    import json
+    import shutil
+
+    shipped = models / "shapes-student.onnx"
+    copy = work / "shapes_student_shipped.onnx"
+    shutil.copyfile(shipped, copy)
+    digest = hashlib.sha256(copy.read_bytes()).hexdigest()[:12]
+    made = dt.datetime.fromtimestamp(shipped.stat().st_mtime, dt.timezone.utc)
+    figures = models / "shapes-models.json"
+    acc = ""
+    if figures.is_file():
+        info = json.loads(figures.read_text()).get("student", {})
+        acc = f", {info.get('params')} params, test accuracy {info.get('test_accuracy')} in shapes-models.json"
+    return copy, f"{shipped} (sha256 {digest}, written {made:%Y-%m-%d %H:%M} UTC{acc})"
+
+
+def quality(work: Path, args) -> tuple[list, str]:
     import edgekit
-    from edgekit.data import open_source, read_spec
-    from edgekit.demo.shapes import generate
+    from edgekit.demo.shapes import ShapesConfig, generate
 
-    SHAPES = _shapes_config()
-
-    # Easier than the demo's default (less noise, no distractor strokes) so a from-scratch student
-    # trains to a useful accuracy in minutes on a shared 2-core CPU.
-    root = generate(work / "shapes", SHAPES)
-    student = train_student(root, work, args.epochs)
+    root = generate(work / "shapes", ShapesConfig())  # the default config: what the shipped models were trained on
+    student, name = shipped_student(work, Path(args.models))
     q = edgekit.quantize(student, root / "val", work / "shapes_int8.onnx", target="x86_64")
     qa = edgekit.quantize(student, root / "val", work / "shapes_int8_aware.onnx", target="x86_64", max_drop=0.5,
-                          eval_data=root / "val")
-    # The same mechanism against a stricter, label-free target: agreement with float on val >= 98 %
-    # (unlabeled eval data makes the "drop" 100 - agreement %).
-    spec = read_spec(q.output)
-    val = open_source(root / "val", spec, "input")
-    unlabeled = lambda: ({"input": f["input"]} for f, _ in val)  # noqa: E731
-    qg = edgekit.quantize(student, root / "val", work / "shapes_int8_agree.onnx", target="x86_64", max_drop=2.0,
-                          eval_data=unlabeled, report=work / "shapes_agree_report.md")
-    results = edgekit.evaluate([student, q.output, qa.output, qg.output], root / "test", reference=student)
+                          eval_data=root / "val", report=work / "shapes_aware_report.md")
+    res = edgekit.evaluate([student, q.output, qa.output], root / "test", reference=student)
     rows = []
-    names = ("float", "INT8 (x86_64)", "INT8 --max-drop 0.5 (top-1 on val)",
-             "INT8 --max-drop 2 (agreement on unlabeled val)")
-    kept = ("", "", ", ".join(qa.fallback_layers) or "none", ", ".join(qg.fallback_layers) or "none")
-    for name, r, k in zip(names, results, kept):
-        rows.append([name, r.samples, round(r.top1, 2), round(results[0].top1 - r.top1, 2), round(r.agreement, 2), k])
-    return rows
+    names = ("float", "INT8 (x86_64)", "INT8 (x86_64) --max-drop 0.5")
+    val_drop = ("", "", f"{qa.drop:.2f} (budget met: {qa.budget_met})")
+    kept = ("", "none", ", ".join(qa.fallback_layers) or "none")
+    for label, r, v, k in zip(names, res, val_drop, kept):
+        rows.append([label, r.samples, round(r.top1, 2), round(res[0].top1 - r.top1, 2), v, round(r.agreement, 2),
+                     round(r.sqnr_db, 1) if label != "float" else "inf", k])
+    return rows, name
+
+
+# Why a target can be missed, printed under the table when it is (measured by the profiles in docs/quantization.md).
+NOTES = {
+    "INT8 x86_64 >= 2x faster than float (1 thread)":
+        "INT8 speed-up: edgekit's x86_64 model is QDQ U8S8, the fastest of the four onnxruntime schemes in the "
+        "same rounds; the int8 vs fp32 ratio is onnxruntime's VNNI kernels against its NCHWc fp32 kernels on this "
+        "shared VM, with nothing left in the graph to remove. The issue quotes 3.99 ms float / 1.76 ms QDQ U8S8 "
+        "(2.27x); float alone takes over 3x that here, so those figures came from other conditions.",
+    "calibration <= 1.3x float inference, same samples":
+        "Calibration: exact per-tensor min/max must read every probed activation once more (MobileNetV2: ~8 M "
+        "floats, ~32 MB per sample, ~3-4 ms at this VM's ~10 GB/s single-core bandwidth, against ~13 ms of "
+        "float compute per sample on one thread). Running samples side by side hides part of it; the rest is the "
+        "probe traffic itself. onnxruntime's own MinMaxCalibrater costs the figure above.",
+}
 
 
 def md_table(headers, rows) -> str:
@@ -212,34 +292,75 @@ def main() -> int:
     ap.add_argument("--work", default=None, help="cache dir for models and data (default: a temp dir)")
     ap.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
     ap.add_argument("--runs", type=int, default=20, help="timed runs per model per round")
-    ap.add_argument("--calib", type=int, default=64, help="calibration samples for MobileNetV2")
-    ap.add_argument("--epochs", type=int, default=10, help="training epochs for the shapes student")
+    ap.add_argument("--calib", type=int, default=128, help="calibration samples for MobileNetV2")
+    ap.add_argument("--calib-rounds", type=int, default=3, help="interleaved calibration vs float timing rounds")
+    ap.add_argument("--epochs", type=int, default=10, help="epochs for train_student (used only by tools/bench_tflite_int8.py when models/ has no student)")
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--models", default=str(Path(__file__).resolve().parent.parent / "models"),
+                    help="folder holding shapes-student.onnx (default: the repo's models/)")
+    ap.add_argument("--write-docs", action="store_true", help="replace the Quantization section of docs/benchmarks.md")
     args = ap.parse_args()
     import onnxruntime
 
+    load0 = os.getloadavg()
     tmp = None if args.work else tempfile.TemporaryDirectory(prefix="edgekit-bench-q-")
     work = Path(args.work or tmp.name)
     work.mkdir(parents=True, exist_ok=True)
     out = [f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
            f"- machine: {cpu_info()}; onnxruntime {onnxruntime.__version__}; 1 thread, sequential",
            f"- command: `{' '.join([Path(sys.executable).name] + sys.argv)}`"]
+    targets = []
     if not args.skip_speed:
         rows, calib = speed(work, args)
         out += [f"- timing: median of {args.rounds} interleaved rounds x {args.runs} runs per model", "",
                 "MobileNetV2 224x224 (edgekit.zoo, 1000 classes), per-channel int8 weights:", "",
                 md_table(["model", "median ms", "speed-up vs float", "vs fastest ORT INT8"], rows), "",
-                f"Calibration ({calib['samples']} samples, minmax, onnxruntime default threads): edgekit "
-                f"{calib['calib_s']} s vs float inference over the same samples {calib['float_s']} s = "
-                f"**{calib['ratio']}x**", ""]
+                f"Calibration ({calib['samples']} samples, minmax, target x86_64; medians of {calib['rounds']} "
+                f"interleaved rounds): edgekit {calib['calib_s']} s; "
+                f"float model over the same samples, one run per sample with default threads {calib['float_s']} s "
+                f"(**{calib['ratio']}x**), run side by side like calibration {calib['float_par_s']} s "
+                f"({calib['ratio_par']}x); onnxruntime's own MinMaxCalibrater {calib['ort_s']} s "
+                f"({calib['ratio_ort']}x)", ""]
+        ek = next(r for r in rows if r[0] == "edgekit x86_64")
+        targets += [("INT8 x86_64 >= 2x faster than float (1 thread)", f"{ek[2]}x", ek[2] >= 2.0),
+                    ("INT8 x86_64 within 5% of the fastest ORT INT8 scheme", f"{ek[3]}x", ek[3] <= 1.05),
+                    ("calibration <= 1.3x float inference, same samples", f"{calib['ratio']}x", calib["ratio"] <= 1.3)]
     if not args.skip_quality:
-        out += ["Quality: shapes dataset (edgekit.demo.shapes, 32 px, 10 classes; calibrate on val, "
-                "test split 1000 images), tiny-mobilenet trained by this script:", "",
-                md_table(["model", "samples", "top-1 %", "drop (points)", "agreement %", "kept float"],
-                         quality(work, args)), ""]
-    print("\n".join(out))
+        rows, name = quality(work, args)
+        out += [f"Quality: {name}; data edgekit.demo.shapes default config (32 px, 10 classes, seed 0): "
+                "calibration and --max-drop evaluation on val (500 images), figures on test:", "",
+                md_table(["model", "test images", "top-1 %", "drop (points)", "drop on val", "agreement %",
+                          "SQNR dB", "kept float"], rows), ""]
+        targets += [("INT8 top-1 drop <= 1 point (test)", f"{rows[1][3]} pt", rows[1][3] <= 1.0),
+                    ("--max-drop 0.5: top-1 drop <= 0.5 point (test)", f"{rows[2][3]} pt", rows[2][3] <= 0.5)]
+    if targets:
+        out += [md_table(["target", "measured", "met"], [[a, b, "yes" if c else "**NO**"] for a, b, c in targets]), ""]
+        out += [f"- {NOTES[name]}" for name, _, met in targets if not met and name in NOTES]
+    load1 = os.getloadavg()
+    out.insert(3, f"- load (1/5/15 min): start {' '.join(f'{x:.2f}' for x in load0)}, "
+                  f"end {' '.join(f'{x:.2f}' for x in load1)}")
+    text = "\n".join(out)
+    print(text)
+    if args.write_docs:
+        write_docs(text)
     return 0
+
+
+def write_docs(text: str) -> None:
+    """Replace (or append) the "## Quantization" section of docs/benchmarks.md; others stay untouched."""
+    from edgekit._io import write_text
+
+    path = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+    doc = path.read_text()
+    section = "## Quantization\n\n" + text.strip() + "\n"
+    start = doc.find("## Quantization\n")
+    if start < 0:
+        doc = doc.rstrip("\n") + "\n\n" + section
+    else:
+        end = doc.find("\n## ", start + 1)
+        doc = doc[:start] + section + ("\n" + doc[end + 1:] if end >= 0 else "")
+    write_text(path, doc)
 
 
 if __name__ == "__main__":

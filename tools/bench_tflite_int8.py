@@ -8,11 +8,14 @@
 2. Op coverage: ops computing in float inside each INT8 graph.
 3. Agreement: top-1 agreement of the INT8 TFLite with the ONNX INT8 model edgekit.quantize writes
    from the same calibration set (MobileNetV2 on random eval inputs; shapes student on its test split).
-4. Quality: the shapes dataset (edgekit.demo.shapes) and the tiny-mobilenet student trained with
-   tools/bench_quantize.py's recipe (reused from --student-work when present, else trained in --work): top-1 of
-   float, INT8 and INT8 --max-drop 0.5 TFLite on the test split (calibration/fallback on val).
+4. Which ops XNNPACK runs (tools/tflite_per_op.py: one DELEGATE node per accepted op with node fusion
+   off), and each op's cost alone in every model (per-op table; --no-per-op skips it).
+5. Quality: the shapes dataset (edgekit.demo.shapes, default config) and the project's shipped student
+   (--student, default models/shapes-student.onnx, copied at run time and named by sha256; when absent, the
+   tiny-mobilenet trained with tools/bench_quantize.py's recipe): top-1 of float, INT8 and INT8
+   --max-drop 0.5 TFLite on the test split (calibration/fallback on val).
 
-    /opt/ekvenv/bin/python tools/bench_tflite_int8.py [--work DIR] [--rounds 15] [--runs 10]
+    flock /tmp/ek-cpu.lock /opt/ekvenv/bin/python tools/bench_tflite_int8.py [--work DIR] [--rounds 15] [--runs 10]
 
 Prints a Markdown section for docs/benchmarks.md (## TFLite INT8).
 """
@@ -20,9 +23,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import importlib.util
+import os
 import platform
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +37,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def latency_table(models: dict, rounds: int, runs: int) -> dict:
@@ -103,17 +115,27 @@ def mobilenet(work: Path, args):
 
 def shapes(work: Path, args):
     import edgekit
-    from edgekit.demo.shapes import ShapesConfig, generate
+    from edgekit.demo.shapes import ShapesConfig, generate, is_current
 
-    spec = importlib.util.spec_from_file_location("bench_quantize", ROOT / "tools" / "bench_quantize.py")
-    bq = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bq)
     sw = Path(args.student_work)
-    ready = (sw / "shapes_student.onnx").exists() and (sw / "shapes" / "dataset.json").exists()
-    sw = sw if ready else work  # never write into another tool's work dir
-    root = generate(sw / "shapes", ShapesConfig(size=32, train_per_class=300, val_per_class=50,
-                                                test_per_class=100, seed=0))
-    student = bq.train_student(root, sw, args.epochs)  # reuses sw/shapes_student.onnx when present
+    # The default config is the one models/shapes-*.onnx were trained on (models/shapes-student.md);
+    # another tool's copy is reused only when it holds exactly that (never written into).
+    cfg = ShapesConfig()
+    root = sw / "shapes" if is_current(sw / "shapes", cfg) else generate(work / "shapes", cfg)
+    shipped = Path(args.student)
+    if shipped.is_file():
+        # models/ may be regenerated while this runs: take one copy now and name it by content.
+        student = work / "shapes_student_shipped.onnx"
+        shutil.copyfile(shipped, student)
+        digest = hashlib.sha256(student.read_bytes()).hexdigest()[:12]
+        made = datetime.datetime.fromtimestamp(shipped.stat().st_mtime, datetime.timezone.utc)
+        student_name = f"{shipped} (sha256 {digest}, written {made:%Y-%m-%d %H:%M} UTC)"
+    else:
+        spec = importlib.util.spec_from_file_location("bench_quantize", ROOT / "tools" / "bench_quantize.py")
+        bq = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bq)
+        student = bq.train_student(root, sw if (sw / "shapes_student.onnx").exists() else work, args.epochs)
+        student_name = f"{shipped} absent: tiny-mobilenet trained with tools/bench_quantize.py's recipe ({student})"
     f = edgekit.convert(student, work / "shapes_float.tflite")
     q = edgekit.convert(student, work / "shapes_int8.tflite", int8=True, calib=root / "val")
     from edgekit.convert import ConvertOptions
@@ -130,7 +152,7 @@ def shapes(work: Path, args):
     for name, r in zip(("float ONNX", "float TFLite", "INT8 TFLite", "INT8 TFLite --max-drop 0.5"), res):
         rows.append([name, r.samples, round(r.top1, 2), round(res[0].top1 - r.top1, 2), round(r.agreement, 2)])
     rows.append(["(kept float by --max-drop)", "", ", ".join(aware.kept) or "none", "", ""])
-    return rows, agree, float_ops(q)
+    return rows, agree, float_ops(q), student_name
 
 
 def md_table(headers, rows) -> str:
@@ -148,9 +170,13 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--calib", type=int, default=32, help="MobileNetV2 calibration samples")
     ap.add_argument("--eval", type=int, default=200, help="MobileNetV2 eval samples for the agreement")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=12, help="training epochs when --student is absent")
+    ap.add_argument("--student", default=str(ROOT / "models" / "shapes-student.onnx"),
+                    help="ONNX student for the quality part (default: the shipped one; trained when absent)")
     ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument("--no-per-op", action="store_true", help="skip the per-op XNNPACK table")
     args = ap.parse_args()
+    load_before = uptime()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     import ai_edge_litert
@@ -166,6 +192,8 @@ def main() -> int:
         models["onnx2tf full-integer (int8 io)"] = o2t / "mobilenet_v2_full_integer_quant.tflite"
     else:
         o2t_note = f"onnx2tf outputs NOT present in {o2t}: no onnx2tf rows"
+    from tflite_per_op import markdown as per_op_table, xnnpack_ops
+
     med = latency_table(models, args.rounds, args.runs)
     base = med["edgekit float32"]
     o2t = med.get("onnx2tf full-integer (int8 io)")
@@ -175,27 +203,38 @@ def main() -> int:
         ref = o2t_float if name.startswith("onnx2tf") else base
         rows.append([name, round(ms, 2), round(cpu, 2), f"{ref[0] / ms:.2f} / {ref[1] / cpu:.2f}",
                      f"{ms / o2t[0]:.2f} / {cpu / o2t[1]:.2f}" if o2t else "-", op_total(models[name]),
+                     "%d of %d" % xnnpack_ops(models[name]),
                      float_ops(models[name]) if "INT8" in name or "integer" in name else "-"])
+    cpu_name = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     lines = ["## TFLite INT8", "",
              f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.node()} "
-             f"({platform.machine()}, {platform.processor() or 'cpu'}), shared with other jobs (load avg "
-             f"{open('/proc/loadavg').read().split()[0]}); ai-edge-litert {getattr(ai_edge_litert, '__version__', '?')}",
+             f"({platform.machine()}, {cpu_name}, {len(os.sched_getaffinity(0))} cores shared with other "
+             f"jobs); ai-edge-litert {getattr(ai_edge_litert, '__version__', '?')}",
+             f"- `uptime` at start: `{load_before}`; after the latency table: `{uptime()}`",
              f"- command: `/opt/ekvenv/bin/python tools/bench_tflite_int8.py {' '.join(sys.argv[1:])}`".rstrip(),
              f"- MobileNetV2 (edgekit.zoo, random weights, 224x224, NHWC input), LiteRT 1 thread + XNNPACK, "
              f"median of {args.rounds} interleaved rounds x {args.runs} runs; {o2t_note}",
              f"- INT8 conversion incl. calibration on {args.calib} samples: {secs:.1f} s", "",
              md_table(["model", "wall ms p50", "thread CPU ms p50", "speed-up vs same tool's float (wall / CPU)",
-                       "x onnx2tf full-integer (wall / CPU)", "ops", "float ops inside"], rows), "",
+                       "x onnx2tf full-integer (wall / CPU)", "ops", "ops run by XNNPACK",
+                       "float ops inside"], rows), "",
              f"- top-1 agreement, edgekit INT8 TFLite vs edgekit ONNX INT8 (target x86_64) from the same "
              f"{args.calib} calibration samples, {args.eval} random eval inputs: {agree:.1f}% "
              f"(INT8 TFLite vs float ONNX: {float_agree:.1f}%)"]
+    if not args.no_per_op:
+        pairs = [("edgekit float32", "edgekit INT8 (int8 io)")]
+        if "onnx2tf float32" in models:
+            pairs.append(("onnx2tf float32", "onnx2tf full-integer (int8 io)"))
+        sel = {n: models[n] for pair in pairs for n in pair}
+        lines += ["", "Per op (tools/tflite_per_op.py): every op cut out as a one-op model with its own tensors, "
+                  "quantization and constants, timed alone (LiteRT, 1 thread, XNNPACK, median thread-CPU ms of "
+                  "40 runs; op i of every model before op i + 1 of any), summed by kind; speed-up = float / INT8 "
+                  "of the same tool:", "",
+                  per_op_table(sel, 40, pairs), "", f"- `uptime` after the per-op table: `{uptime()}`"]
     if not args.skip_quality:
-        qrows, sagree, sfloat = shapes(work, args)
-        demo = sorted(p.name for p in (ROOT / "models").glob("*.onnx"))
-        lines += ["", "Quality: shapes dataset (edgekit.demo.shapes, 32 px, 10 classes), tiny-mobilenet student trained "
-                  "with tools/bench_quantize.py's recipe (models/ held "
-                  f"{', '.join(demo) if demo else 'no trained ONNX student'} at run time); calibration and --max-drop "
-                  "evaluation on val, figures on test:", "",
+        qrows, sagree, sfloat, student = shapes(work, args)
+        lines += ["", "Quality: shapes dataset (edgekit.demo.shapes, default config: 32 px, 10 classes, seed 0), "
+                  f"student {student}; calibration and --max-drop evaluation on val, figures on test:", "",
                   md_table(["model", "samples", "top-1 %", "drop (points)", "agreement with float %"], qrows), "",
                   f"- top-1 agreement INT8 TFLite vs ONNX INT8 (x86_64) on test: {sagree:.2f}%; "
                   f"float ops inside the INT8 TFLite: {sfloat}"]

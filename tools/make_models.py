@@ -91,18 +91,19 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "models")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "shapes")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (part of what makes runs repeat)")
+    ap.add_argument("--threads", type=int, default=R.RECIPE.threads,
+                    help="torch threads (the recipe's by default; part of what makes runs repeat)")
     ap.add_argument("--reuse-teacher", action="store_true")
     args = ap.parse_args(argv)
     rec = R.RECIPE
-    cmd = "python tools/make_models.py" + (" --reuse-teacher" if args.reuse_teacher else "")
+    cmd = "python tools/make_models.py"  # --reuse-teacher re-distills with the same teacher: same command
     data = generate(args.work / "data", rec.data)
     teacher, student = args.out / R.TEACHER_FILE, args.out / R.STUDENT_FILE
     figures_path = args.out / R.FIGURES_FILE
     figures = json.loads(figures_path.read_text()) if figures_path.is_file() else {}
     if not (args.reuse_teacher and teacher.is_file()):
         print(f"training teacher {rec.teacher.name} x{rec.teacher.width} for {rec.teacher_epochs} epochs", flush=True)
-        figures["teacher"] = train_teacher(rec, data, teacher, args.threads)
+        figures["teacher"] = {**train_teacher(rec, data, teacher, args.threads), "threads": args.threads}
         print(f"teacher written: {teacher}", flush=True)
     figures["teacher"]["test_accuracy"] = test_accuracy(teacher, data)
 
@@ -116,10 +117,13 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
                   on_epoch=lambda s: print(f"  student {s}", flush=True))
     figures["student"] = {"params": res.student_params, "best_epoch": res.best_epoch,
                           "val_accuracy": res.val_accuracy, "train_seconds": round(res.seconds, 1),
+                          "threads": args.threads,
                           "test_accuracy": test_accuracy(student, data)}
     figures["recipe"] = {"teacher": vars(rec.teacher), "student": vars(rec.student), "seed": rec.seed,
                          "teacher_epochs": rec.teacher_epochs, "student_epochs": rec.student_epochs,
-                         "temperature": rec.temperature, "alpha": rec.alpha}
+                         "temperature": rec.temperature, "alpha": rec.alpha, "views": rec.views,
+                         "batch_size": rec.batch_size, "lr": rec.lr, "threads": rec.threads,
+                         "train_per_class": rec.data.train_per_class}
     write_text(figures_path, json.dumps(figures, indent=2) + "\n")
     write_text(args.out / R.LABELS_FILE, "\n".join(CLASSES) + "\n")
     common = dict(size=rec.data.size, k=len(CLASSES), seed=rec.seed, ntrain=rec.data.train_per_class * len(CLASSES),
@@ -132,14 +136,15 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
                mb=teacher.stat().st_size / 1e6, test=t["test_accuracy"],
                training=f"{rec.teacher_epochs} epochs, cross-entropy, AdamW lr {rec.lr}, batch {rec.batch_size}, "
                         f"{rec.views} views (shifts+flips); best val epoch "
-                        f"{t['best_epoch']}", **common)
+                        f"{t['best_epoch']}; {t['train_seconds']:.0f} s on {t.get('threads', 1)} torch thread(s)", **common)
     write_card(args.out / "shapes-student.md", title="shapes-student", arch=rec.student.name, width=rec.student.width,
                summary=f"Pre-distilled student of the edgekit demo ({t['params'] / s['params']:.1f}x fewer "
-                       "parameters than the teacher); the demo uses it when torch is not installed.",
+                       "parameters than the teacher); the demo uses it when torch is not installed or when "
+                       "it beats the student the demo distills itself.",
                params=s["params"], mb=student.stat().st_size / 1e6, test=s["test_accuracy"],
                training=f"`edgekit.distill` from shapes-teacher.onnx, {rec.student_epochs} epochs, T={rec.temperature}, "
                         f"alpha={rec.alpha}, AdamW lr {rec.lr}, batch {rec.batch_size}, {rec.views} views; best val "
-                        f"epoch {s['best_epoch']}", **common)
+                        f"epoch {s['best_epoch']}; {s['train_seconds']:.0f} s on {s['threads']} torch thread(s)", **common)
     print(json.dumps(figures, indent=2))
     return 0
 

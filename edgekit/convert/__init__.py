@@ -59,7 +59,7 @@ class ConvertOptions:
 
 def lower_model(model, options: ConvertOptions = ConvertOptions(), progress: bool = False):
     """ONNX model (path or proto) -> ``ir.TModel`` (everything except writing). Used by tests and tools."""
-    from . import lower, optimize, prepare
+    from . import lower, optimize, prepare, shuffle
     from .graph import from_onnx, load_model
 
     proto, digest, source_name = load_model(model)
@@ -79,6 +79,7 @@ def lower_model(model, options: ConvertOptions = ConvertOptions(), progress: boo
     optimize.fuse_activations(tmodel)
     optimize.drop_reshape_before_fc(tmodel)
     optimize.permute_fc_weights(tmodel)
+    shuffle.absorb_channel_shuffles(tmodel)
     optimize.dead_code(tmodel)
     if options.fp16:
         optimize.to_fp16(tmodel)

@@ -2,13 +2,12 @@
 
 dataset -> shipped teacher -> distilled (or shipped) student -> ONNX INT8, TFLite FP32, TFLite INT8
 -> accuracy of every model on the test split -> profile on the target -> results JSON + report
--> one table. Each step is a small function that returns what it made, so a step can be read,
-tested or replaced on its own.
+-> one deployment bundle per target -> one table. Each step is a small function that returns what
+it made, so a step can be read, tested or replaced on its own. A step that fails raises: the demo
+never skips a step silently.
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import shutil
 from dataclasses import asdict, dataclass, replace
@@ -19,6 +18,7 @@ from ..errors import DependencyError
 from .recipe import LABELS_FILE, RECIPE, STUDENT_FILE, TEACHER_FILE, Recipe, models_dir
 
 HEADERS = ["model", "format", "size KB", "accuracy %", "p50 ms", "p99 ms", "peak MB"]
+STEPS = 8
 
 
 @dataclass(frozen=True)
@@ -60,14 +60,26 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class Student:
+    """The float student the later steps start from, and the other one when both exist."""
+
+    path: Path  # always DIR/student.onnx
+    source: str  # "distilled here" or "shipped"
+    note: str  # one line: how it was made and why it was chosen
+    distilled: bool  # a student was distilled in this run (chosen or not)
+    other: Variant | None = None  # the student that was not chosen, shown in the table for comparison
+
+
+@dataclass(frozen=True)
 class DemoResult:
     out: Path
     variants: tuple[Variant, ...]
-    distilled: bool  # False: the shipped student was used
+    distilled: bool  # a student was distilled in this run
+    student_source: str  # "distilled here" or "shipped": what the INT8/TFLite variants were made from
     student_note: str  # how the student was made
-    skipped: tuple[str, ...]  # "what: why" for each step that did not run
     results: Path
-    report: Path | None
+    report: Path
+    bundles: tuple[Path, ...]
     table: str
 
 
@@ -75,18 +87,8 @@ def say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def _api(name: str):
-    """The public function edgekit.<name>, or None while that sibling feature is not in the tree yet."""
-    from .. import _API
-
-    module, attr = _API[name]
-    # TODO(integration): the lead removes this tolerance once every feature has landed.
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("edgekit"):
-            return None
-        raise
+def step(n: int, msg: str) -> None:
+    say(f"[{n}/{STEPS}] {msg}")
 
 
 # --- steps -------------------------------------------------------------------------------------
@@ -95,80 +97,115 @@ def step_dataset(cfg: DemoConfig) -> Path:
     from .shapes import generate
 
     data = generate(cfg.out / "data", cfg.recipe.data)
-    say(f"[1/7] dataset: {data} (10 shape classes, {cfg.recipe.data.size}x{cfg.recipe.data.size}, seed "
-        f"{cfg.recipe.data.seed})")
+    step(1, f"dataset: {data} (10 shape classes, {cfg.recipe.data.size}x{cfg.recipe.data.size}, seed "
+            f"{cfg.recipe.data.seed})")
     return data
 
 
 def step_teacher(cfg: DemoConfig) -> Path:
     teacher = models_dir() / TEACHER_FILE
-    say(f"[2/7] teacher: shipped {TEACHER_FILE} ({cfg.recipe.teacher.name} x{cfg.recipe.teacher.width}; "
-        "regenerate with tools/make_models.py)")
+    step(2, f"teacher: shipped {TEACHER_FILE} ({cfg.recipe.teacher.name} x{cfg.recipe.teacher.width}; "
+            "regenerate with tools/make_models.py)")
     return teacher
 
 
-def step_student(cfg: DemoConfig, teacher: Path, data: Path) -> tuple[Path, str]:
-    """Distill the student when torch is there; otherwise copy the shipped pre-distilled one."""
+def _shipped(cfg: DemoConfig, why: str) -> Student:
     out = cfg.out / "student.onnx"
-    why = "distillation was turned off (--no-distill)"
-    if cfg.distill:
-        try:
-            from ..distill import Augment, distill
-
-            from .shapes import FLIP_SENSITIVE
-
-            rec = cfg.recipe
-            epochs = cfg.epochs or rec.demo_epochs
-            say(f"[3/7] distilling {rec.student.name} x{rec.student.width} from the teacher ({epochs} epochs)")
-            res = distill(teacher, rec.student.name, data / "train", out, val=data / "val", width=rec.student.width,
-                          epochs=epochs, batch_size=rec.batch_size, lr=rec.lr, temperature=rec.temperature,
-                          alpha=rec.alpha, seed=rec.seed, augment=Augment(views=rec.views, flip=not FLIP_SENSITIVE),
-                          cache_dir=cfg.out / "cache", threads=cfg.threads,
-                          on_epoch=lambda s: say(f"      epoch {s.epoch}: val acc {s.val_accuracy:.1%}"))
-            say(f"      {res.student_params:,} params vs the teacher's {res.teacher_params:,}; best epoch "
-                f"{res.best_epoch}")
-            return out, f"distilled here ({epochs} epochs)"
-        except DependencyError:
-            why = "torch is not installed (pip install 'edgekit[distill]' to distill the student here)"
     shutil.copyfile(models_dir() / STUDENT_FILE, out)  # a copy: later steps never touch the shipped file
     note = f"the shipped pre-distilled {STUDENT_FILE}: {why}"
-    say(f"[3/7] student: using {note}")
-    return out, note
+    step(3, f"student: using {note}")
+    return Student(out, "shipped", note, False)
 
 
-def step_onnx_int8(cfg: DemoConfig, student: Path, data: Path, skipped: list) -> Path | None:
-    quantize = _api("quantize")
-    if quantize is None:  # TODO(integration)
-        skipped.append("ONNX INT8: edgekit.quantize is not available")
-        return None
+def step_student(cfg: DemoConfig, teacher: Path, data: Path) -> Student:
+    """Distill the student when torch is there; otherwise copy the shipped pre-distilled one.
+
+    The demo distills with ``demo_epochs`` (the shipped student's recipe by default; fewer when asked,
+    and then it says so), then compares both students on the validation split and carries on with the
+    better one, saying which. With the same recipe, seed and thread count the two are the same model.
+    """
+    if not cfg.distill:
+        return _shipped(cfg, "distillation was turned off (--no-distill)")
+    try:
+        from ..distill import require_torch
+
+        require_torch()
+    except DependencyError:
+        return _shipped(cfg, "torch is not installed (pip install 'edgekit[distill]' to distill the student here)")
+    from ..distill import Augment, distill
+    from ..evaluate import evaluate
+    from .shapes import FLIP_SENSITIVE
+
+    rec = cfg.recipe
+    epochs = cfg.epochs or rec.demo_epochs
+    if epochs < rec.student_epochs:
+        fewer = f" -- fewer than the shipped student's {rec.student_epochs}, to keep the demo short"
+    else:
+        fewer = ", the shipped student's recipe" if epochs == rec.student_epochs else ""
+    step(3, f"distilling {rec.student.name} x{rec.student.width} from the teacher ({epochs} epochs{fewer})")
+    mine = cfg.out / "student-distilled.onnx"
+    res = distill(teacher, rec.student.name, data / "train", mine, val=data / "val", width=rec.student.width,
+                  epochs=epochs, batch_size=rec.batch_size, lr=rec.lr, temperature=rec.temperature, alpha=rec.alpha,
+                  seed=rec.seed, augment=Augment(views=rec.views, flip=not FLIP_SENSITIVE),
+                  cache_dir=cfg.out / "cache", threads=cfg.threads,
+                  on_epoch=lambda s: say(f"      epoch {s.epoch}: val acc {s.val_accuracy:.1%}"))
+    say(f"      {res.student_params:,} params vs the teacher's {res.teacher_params:,} "
+        f"(1/{res.teacher_params / res.student_params:.1f}); best epoch {res.best_epoch}; {res.seconds:.0f} s")
+    made = f"distilled here in {epochs} epochs{fewer}"
+    out = cfg.out / "student.onnx"
+    if _same_file(mine, models_dir() / STUDENT_FILE):  # same recipe, seed and threads: the same bytes
+        shutil.move(mine, out)
+        note = f"{made}; byte-identical to the shipped {STUDENT_FILE} (same sha256)"
+        say(f"      student: {note}")
+        return Student(out, "distilled here", note, True)
+    shipped = cfg.out / "student-shipped.onnx"
+    shutil.copyfile(models_dir() / STUDENT_FILE, shipped)
+    val_mine, val_shipped = (r.top1 for r in evaluate([mine, shipped], data / "val"))
+    compare = f"val {val_mine:.1f}% vs the shipped student's {val_shipped:.1f}% ({rec.student_epochs} epochs)"
+    if val_mine >= val_shipped:
+        shutil.move(mine, out)
+        note = f"{made}; {compare}: this run's student is used"
+        other = Variant("student (shipped)", shipped, "onnx")
+        source = "distilled here"
+    else:
+        shutil.move(shipped, out)
+        note = f"{made}; {compare}: the shipped student is better and is used for the variants below"
+        other = Variant("student (distilled here)", mine, "onnx")
+        source = "shipped"
+    say(f"      student: {note}")
+    return Student(out, source, note, True, other)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    import hashlib
+
+    return hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
+
+
+def step_onnx_int8(cfg: DemoConfig, student: Path, data: Path) -> Path:
+    from ..quantize import quantize
+
     out = cfg.out / "student-int8.onnx"
     quantize(student, data / "train", out, target=cfg.target, calib_size=cfg.calib_size)
-    say(f"[4/7] ONNX INT8: {out.name} (static, {cfg.calib_size} calibration images from train/)")
+    step(4, f"ONNX INT8: {out.name} (static, {cfg.calib_size} calibration images from train/)")
     return out
 
 
-def step_tflite(cfg: DemoConfig, student: Path, data: Path, skipped: list) -> list[Path]:
-    convert = _api("convert")
-    if convert is None:  # TODO(integration)
-        skipped.append("TFLite: edgekit.convert is not available")
-        return []
-    made = [convert(student, cfg.out / "student.tflite")]
-    say(f"[4/7] TFLite FP32: {made[0].name}")
-    if "int8" in inspect.signature(convert).parameters:
-        made.append(convert(student, cfg.out / "student-int8.tflite", int8=True, calib=data / "train",
-                            calib_size=cfg.calib_size, target=cfg.target))
-        say(f"[4/7] TFLite INT8: {made[-1].name} (full integer, float I/O, {cfg.calib_size} calibration images)")
-    else:  # TODO(integration): TFLite INT8 lands with issue 5
-        skipped.append("TFLite INT8: this edgekit.convert has no int8 option yet")
-    return [Path(p) for p in made]
+def step_tflite(cfg: DemoConfig, student: Path, data: Path) -> tuple[Path, Path]:
+    from ..convert import convert
+
+    fp32 = Path(convert(student, cfg.out / "student.tflite"))
+    step(4, f"TFLite FP32: {fp32.name}")
+    int8 = Path(convert(student, cfg.out / "student-int8.tflite", int8=True, calib=data / "train",
+                        calib_size=cfg.calib_size, target=cfg.target))
+    step(4, f"TFLite INT8: {int8.name} (full integer, float I/O, {cfg.calib_size} calibration images)")
+    return fp32, int8
 
 
-def step_evaluate(variants: list[Variant], data: Path, skipped: list) -> list[Variant]:
-    evaluate = _api("evaluate")
-    if evaluate is None:  # TODO(integration)
-        skipped.append("accuracy: edgekit.evaluate is not available")
-        return variants
-    say(f"[5/7] accuracy on {data / 'test'}")
+def step_evaluate(variants: list[Variant], data: Path) -> list[Variant]:
+    from ..evaluate import evaluate
+
+    step(5, f"accuracy on {data / 'test'}")
     results = evaluate([v.path for v in variants], data / "test")
     return [replace(v, evaluation={k: val for k, val in r.to_dict().items() if k != "model"})
             for v, r in zip(variants, results)]
@@ -179,27 +216,49 @@ def step_profile(cfg: DemoConfig, variants: list[Variant]) -> list[Variant]:
     from ..targets import get_target
 
     tgt = get_target(cfg.target)
-    say(f"[6/7] profile on {tgt.name} ({cfg.runs} runs each, fresh process per model)")
+    step(6, f"profile on {tgt.name} ({cfg.runs} runs each, fresh process per model)")
     return [replace(v, profile=profile(v.path, tgt, runs=cfg.runs, warmup=5, on_host=True)) for v in variants]
 
 
-def step_report(cfg: DemoConfig, variants: list[Variant], note: str, skipped: list) -> tuple[Path, Path | None]:
+def step_report(cfg: DemoConfig, variants: list[Variant], student: Student) -> tuple[Path, Path]:
     """results.json (one merged profile+eval record per model, what ``edgekit report`` reads), demo.json, report."""
+    from ..report import report
     from ..targets import get_target
 
     results = cfg.out / "results.json"
     write_text(results, json.dumps([v.record() for v in variants], indent=2, default=str) + "\n")
-    about = {"demo": "edgekit shapes", "target": get_target(cfg.target).name, "student": note,
-             "recipe": asdict(cfg.recipe), "skipped": list(skipped), "results": results.name}
+    about = {"demo": "edgekit shapes", "target": get_target(cfg.target).name, "student": student.note,
+             "student_source": student.source, "recipe": asdict(cfg.recipe), "results": results.name,
+             "bundles": "bundles/"}
     write_text(cfg.out / "demo.json", json.dumps(about, indent=2, default=str) + "\n")
-    report = _api("report")
-    if report is None:  # TODO(integration)
-        skipped.append("report: edgekit.report is not available")
-        say(f"[7/7] results: {results}")
-        return results, None
-    page = report([results], cfg.out / "report.html", title="edgekit demo: shapes, teacher -> student -> INT8")
-    say(f"[7/7] results: {results}; report: {page} (+ {Path(page).with_suffix('.md').name})")
-    return results, Path(page)
+    page = Path(report([results], cfg.out / "report.html", title="edgekit demo: shapes, teacher -> student -> INT8"))
+    step(7, f"results: {results}; report: {page} (+ {page.with_suffix('.md').name})")
+    return results, page
+
+
+def bundle_targets(cfg: DemoConfig) -> list:
+    """Every shipped target, plus the demo's own target when it is a user's TOML file."""
+    from ..targets import get_target, list_targets
+
+    targets = list_targets()
+    mine = get_target(cfg.target)
+    return targets if mine.name in {t.name for t in targets} else [*targets, mine]
+
+
+def step_bundles(cfg: DemoConfig, variants: list[Variant], student: Path, results: Path, data: Path) -> list[Path]:
+    """One bundle per target: the student's INT8 and float files in the target's format (INT8 first)."""
+    from ..bundle import bundle
+
+    made = []
+    for tgt in bundle_targets(cfg):
+        fmt = tgt.runtime.format.value
+        files = [v.path for name in ("student int8", "student") for v in variants
+                 if v.name == name and v.format == fmt]
+        made.append(bundle(files, cfg.out / "bundles" / tgt.name, target=tgt, labels=cfg.out / "labels.txt",
+                           results=[results], source=student, calibration=data / "train"))
+    step(8, f"bundles: {', '.join(p.name for p in made)} in {cfg.out / 'bundles'} "
+            "(edgekit.load(DIR).predict(image) runs one)")
+    return made
 
 
 # --- the pipeline ------------------------------------------------------------------------------
@@ -215,29 +274,26 @@ def demo(out: str | Path = "edgekit-demo", *, target: str | None = None, epochs:
     cfg = DemoConfig(out=Path(out), target=target, epochs=epochs, distill=distill, runs=runs, threads=threads,
                      recipe=recipe)
     cfg.out.mkdir(parents=True, exist_ok=True)
-    skipped: list[str] = []
     data = step_dataset(cfg)
     teacher = step_teacher(cfg)
     shutil.copyfile(models_dir() / LABELS_FILE, cfg.out / "labels.txt")
-    student, note = step_student(cfg, teacher, data)
-    distilled = note.startswith("distilled")
-    variants = [Variant("teacher", teacher, "onnx"), Variant("student", student, "onnx")]
-    int8 = step_onnx_int8(cfg, student, data, skipped)
-    if int8:
-        variants.append(Variant("student int8", int8, "onnx"))
-    for path in step_tflite(cfg, student, data, skipped):
-        variants.append(Variant("student int8" if "int8" in path.stem else "student", path, "tflite"))
-    variants = step_evaluate(variants, data, skipped)
+    student = step_student(cfg, teacher, data)
+    variants = [Variant("teacher", teacher, "onnx"), Variant("student", student.path, "onnx")]
+    if student.other is not None:
+        variants.append(student.other)
+    variants.append(Variant("student int8", step_onnx_int8(cfg, student.path, data), "onnx"))
+    fp32, int8 = step_tflite(cfg, student.path, data)
+    variants += [Variant("student", fp32, "tflite"), Variant("student int8", int8, "tflite")]
+    variants = step_evaluate(variants, data)
     variants = step_profile(cfg, variants)
-    results, page = step_report(cfg, variants, note, skipped)
+    results, page = step_report(cfg, variants, student)
+    bundles = step_bundles(cfg, variants, student.path, results, data)
     text = table([v.row() for v in variants], HEADERS)
     say("")
     say(text)
-    for s in skipped:
-        say(f"skipped: {s}")
-    say(f"student: {note}")
-    # TODO(integration): issue 6 section 3 -- the bundle step (edgekit.bundle per target) goes here.
-    return DemoResult(cfg.out, tuple(variants), distilled, note, tuple(skipped), results, page, text)
+    say(f"student: {student.note}")
+    return DemoResult(cfg.out, tuple(variants), student.distilled, student.source, student.note, results, page,
+                      tuple(bundles), text)
 
 
-__all__ = ["demo", "DemoConfig", "DemoResult", "Variant", "HEADERS"]
+__all__ = ["demo", "DemoConfig", "DemoResult", "Variant", "Student", "HEADERS"]

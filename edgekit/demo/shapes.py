@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_path, write_text
+from .._io import atomic_dir, write_text
 from ..errors import InputError
 
 # Alphabetical: an image folder's class index is its position among the sorted subfolder names
@@ -218,9 +218,7 @@ def generate(root: str | Path, cfg: ShapesConfig = ShapesConfig(), *, progress: 
             for i in range(cfg.per_class(split))]
     from ..ui import progress as bar
 
-    with atomic_path(root, keep_suffix=False) as tmp:
-        tmp.unlink()
-        tmp.mkdir()
+    with atomic_dir(root) as tmp:
         for split, label, i in (bar(jobs, desc="drawing shapes", unit="img") if progress else jobs):
             folder = tmp / split / CLASSES[label]
             folder.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ MinMax (the default) is hand-driven here instead of through ``MinMaxCalibrater.c
 - onnxruntime's MinMaxCalibrater adds a ReduceMin and a ReduceMax (+ Reshape) for every float
   tensor and runs that graph with optimizations disabled: on MobileNetV2 about 4x the float model's
   time. We probe only the tensors the quantizer reads, with ops onnxruntime runs in its fast
-  layout, and keep optimizations on (see ``_augment``).
+  layout, and keep optimizations on (see ``_augment``); samples run side by side (see ``workers``).
 - its ``compute_data`` stacks every sample's outputs in Python; we keep a running min/max.
 - its ``CalibMaxIntermediateOutputs`` drops samples (onnxruntime 1.31 calibrate.py, collect_data
   clears the buffer at the limit without computing it), so large sets cannot use it.
@@ -15,6 +15,7 @@ stays flat (each collect_data call folds its chunk into the histograms).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from ..errors import DataError, QuantizeError
 from .config import Method
 
 CHUNK = 16  # samples per HistogramCalibrater.collect_data call (memory: CHUNK x all activations)
+MAX_WORKERS = 4  # beyond this, memory traffic, not cores, limits calibration on typical edge hosts
 PERCENTILE = 99.999  # onnxruntime's default for the percentile method, stated so docs can cite it
 
 
@@ -60,11 +62,11 @@ def _nonneg(node, inits) -> bool:
     return False
 
 
-def _augment(pre: Path, dst: Path) -> tuple[list[tuple[str, str, str | None]], dict[str, str]]:
+def _augment(pre: Path):
     """Add cheap range probes to the float graph.
 
-    Returns probes (tensor, max output, min output or None) and aliases (tensor -> tensor whose range
-    it takes).
+    Returns the augmented model, probes (tensor, width of its slice of the max row, has a min) and
+    aliases (tensor -> tensor whose range it takes).
 
     - A tensor read only by one Relu/Clip is not probed: the quantizer gives it the activation
       output's range anyway (base_quantizer.adjust_tensor_ranges). Should that activation be kept
@@ -73,9 +75,11 @@ def _augment(pre: Path, dst: Path) -> tuple[list[tuple[str, str, str | None]], d
       without reordering the tensor back to NCHW first (ReduceMax would force that copy).
     - Min is skipped for Relu/Clip(min >= 0) outputs: the quantizer widens every range to include 0
       (quant_utils.compute_scale_zp), so a min >= 0 is exactly equivalent to 0.
+    - All maxima are concatenated into one output row (per-channel maxima of 4-D tensors), all
+      minima into another: two outputs to fetch and fold per sample instead of one per probe.
     """
     import onnx
-    from onnx import TensorProto, helper
+    from onnx import helper, numpy_helper
     from onnxruntime.quantization.calibrate import CalibraterBase
 
     model = onnx.load(str(pre))
@@ -83,28 +87,45 @@ def _augment(pre: Path, dst: Path) -> tuple[list[tuple[str, str, str | None]], d
     inits = {i.name: i for i in model.graph.initializer}
     producer = {o: n for n in model.graph.node for o in n.output}
     outputs = {o.name for o in model.graph.output}
-    probes, aliases = [], {}
     readers = {}
     for n in model.graph.node:
         for i in n.input:
             readers.setdefault(i, []).append(n)
+    model.graph.initializer.append(numpy_helper.from_array(np.array([1, -1], np.int64), "__ek_row"))
+    probes, aliases, rows = [], {}, {"max": [], "min": []}
     for t in sorted(tensors):
         if t not in outputs and len(readers.get(t, [])) == 1 and readers[t][0].op_type in _ACTS \
                 and readers[t][0].output[0] in tensors:
             aliases[t] = readers[t][0].output[0]
             continue
-        rank = len(value_infos[t].type.tensor_type.shape.dim) if value_infos[t].type.tensor_type.HasField("shape") else 0
-        elem = value_infos[t].type.tensor_type.elem_type
-        mx, mn = f"{t}__ek_max", None
-        model.graph.node.append(helper.make_node("GlobalMaxPool" if rank == 4 else "ReduceMax", [t], [mx]))
-        model.graph.output.append(helper.make_tensor_value_info(mx, elem, None))
-        if not _nonneg(producer.get(t), inits):
-            mn = f"{t}__ek_min"
-            model.graph.node.append(helper.make_node("ReduceMin", [t], [mn]))
-            model.graph.output.append(helper.make_tensor_value_info(mn, elem, None))
-        probes.append((t, mx, mn))
-    onnx.save(model, str(dst))
-    return probes, aliases
+        tt = value_infos[t].type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else 0 for d in tt.shape.dim] \
+            if tt.HasField("shape") else []
+        channels = len(dims) == 4 and dims[0] * dims[1] > 0  # static N, C: the row slice has N*C values
+        op, kw = ("GlobalMaxPool", {}) if channels else ("ReduceMax", {"keepdims": 0})
+        model.graph.node.append(helper.make_node(op, [t], [f"{t}__ek_max"], **kw))
+        rows["max"].append(_row(model, f"{t}__ek_max", tt.elem_type))
+        has_min = not _nonneg(producer.get(t), inits)
+        if has_min:
+            model.graph.node.append(helper.make_node("ReduceMin", [t], [f"{t}__ek_min"], keepdims=0))
+            rows["min"].append(_row(model, f"{t}__ek_min", tt.elem_type))
+        probes.append((t, dims[0] * dims[1] if channels else 1, has_min))
+    for kind, parts in rows.items():
+        if parts:
+            model.graph.node.append(helper.make_node("Concat", parts, [f"__ek_{kind}"], axis=1))
+            model.graph.output.append(helper.make_tensor_value_info(f"__ek_{kind}", onnx.TensorProto.FLOAT, None))
+    return model, probes, aliases
+
+
+def _row(model, name: str, elem: int) -> str:
+    """Reshape a probe output to [1, k] float32 so every probe can go into one Concat."""
+    from onnx import TensorProto, helper
+
+    if elem != TensorProto.FLOAT:  # float16 tensors: their extrema are exact in float32
+        model.graph.node.append(helper.make_node("Cast", [name], [name + "_f32"], to=TensorProto.FLOAT))
+        name += "_f32"
+    model.graph.node.append(helper.make_node("Reshape", [name, "__ek_row"], [name + "_row"]))
+    return name + "_row"
 
 
 class _Ops:
@@ -112,36 +133,88 @@ class _Ops:
     op_types_to_calibrate = property(lambda self: _op_types())
 
 
-def minmax_ranges(pre: Path, reader, tmp: Path):
-    """Min/max of every tensor the quantizer needs, over all samples of ``reader`` (running, not stored)."""
-    import onnxruntime as ort
-    from onnxruntime.quantization.calibrate import CalibrationMethod, TensorsData
+def workers() -> int:
+    """Samples calibrated at once. Each run uses one thread: at batch 1, running samples side by side
+    keeps the cores busier than splitting one sample's small convolutions across threads, and the
+    memory-bound probes of one sample overlap the next sample's arithmetic."""
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
-    aug = tmp / "augmented_minmax.onnx"
-    probes, aliases = _augment(pre, aug)
+
+def in_flight() -> int:
+    """Samples submitted but not yet folded into the ranges (what streaming holds at most)."""
+    return 2 * workers() if workers() > 1 else 1
+
+
+def _session(model):
+    import onnxruntime as ort
+
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(str(aug), opts, providers=["CPUExecutionProvider"])
-    names = [p[1] for p in probes] + [p[2] for p in probes if p[2]]
-    lo = {p[0]: (np.inf if p[2] else 0.0) for p in probes}
-    hi = {p[0]: -np.inf for p in probes}
+    if workers() > 1:
+        opts.intra_op_num_threads = 1
+    # From bytes: no temporary copy of the model on disk.
+    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+
+
+def _run_all(sess, names, reader):
+    """Yield the probe outputs of every sample; up to ``in_flight()`` samples run concurrently."""
+    if workers() == 1:
+        for feeds in reader:
+            yield sess.run(names, feeds)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers(), thread_name_prefix="edgekit-calib") as pool:
+        pending = deque()
+        try:
+            for feeds in reader:  # the reader (data decoding, checks, progress) stays on this thread
+                pending.append(pool.submit(sess.run, names, feeds))
+                del feeds
+                while len(pending) >= in_flight():
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for fut in pending:  # Ctrl-C or a data error: do not start what is still queued
+                fut.cancel()
+
+
+def minmax_ranges(pre: Path, reader, tmp: Path):
+    """Min/max of every tensor the quantizer needs, over all samples of ``reader`` (running, not stored)."""
+    from onnxruntime.quantization.calibrate import CalibrationMethod, TensorsData
+
+    model, probes, aliases = _augment(pre)
+    if not probes:
+        raise QuantizeError("nothing to calibrate", "no float tensor feeds an op onnxruntime can quantize",
+                            "check the model, or use --mode dynamic|fp16")
+    sess = _session(model)
+    del model
+    names = [o.name for o in sess.get_outputs() if o.name in ("__ek_max", "__ek_min")]
+    hi = np.full(sum(w for _, w, _ in probes), -np.inf, np.float32)
+    lo = np.full(sum(1 for *_, m in probes if m), np.inf, np.float32)
     seen = 0
-    for feeds in reader:
-        got = dict(zip(names, sess.run(names, feeds)))
-        for t, mx, mn in probes:
-            hi[t] = max(hi[t], float(np.max(got[mx])))
-            if mn:
-                lo[t] = min(lo[t], float(np.min(got[mn])))
+    for outs in _run_all(sess, names, reader):
+        np.maximum(hi, outs[0][0], out=hi)
+        if len(outs) > 1:
+            np.minimum(lo, outs[1][0], out=lo)
         seen += 1
     if not seen:
         raise DataError("no calibration samples were read", "the data source yielded nothing", "check --calib")
+    ranges, at, at_min = {}, 0, 0
+    for t, width, has_min in probes:
+        low = 0.0  # Relu/Clip(min >= 0) output: the quantizer widens the range to include 0 anyway
+        if has_min:
+            low, at_min = float(lo[at_min]), at_min + 1
+        ranges[t] = (low, float(hi[at:at + width].max()))
+        at += width
     for t in aliases:
         src = t
         while src in aliases:  # Conv -> Relu -> Clip chains
             src = aliases[src]
-        lo[t], hi[t] = lo[src], hi[src]
-    return TensorsData(CalibrationMethod.MinMax, {t: (np.array([lo[t]], np.float32), np.array([hi[t]], np.float32))
-                                                  for t in lo})
+        ranges[t] = ranges[src]
+    return TensorsData(CalibrationMethod.MinMax, {t: (np.array([a], np.float32), np.array([b], np.float32))
+                                                  for t, (a, b) in ranges.items()})
 
 
 def histogram_ranges(pre: Path, reader, method: Method, tmp: Path):

@@ -39,7 +39,42 @@ def convert_fp16(model, exclude_nodes=()):
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
     try:
-        return convert_float_to_float16(model, keep_io_types=True, node_block_list=list(exclude_nodes) or None)
+        out = convert_float_to_float16(model, keep_io_types=True, node_block_list=list(exclude_nodes) or None)
     except Exception as exc:
         raise QuantizeError("FP16 conversion failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
                             "rerun with --debug; try --exclude on the node it names") from exc
+    return topo_sort(out)
+
+
+def topo_sort(model):
+    """Reorder the main graph's nodes topologically (stable: original order among ready nodes).
+
+    The float16 converter appends its input Casts after the nodes that read them; onnxruntime sorts
+    on load, but the ONNX spec (and onnx.checker, and other tools) require sorted nodes.
+    """
+    graph = model.graph
+    nodes = list(graph.node)
+    producer = {o: i for i, n in enumerate(nodes) for o in n.output if o}
+    deps = [{producer[x] for x in n.input if x in producer and producer[x] != i} for i, n in enumerate(nodes)]
+    users = [[] for _ in nodes]
+    for i, d in enumerate(deps):
+        for j in d:
+            users[j].append(i)
+    import heapq
+
+    left = [len(d) for d in deps]
+    ready = [i for i, k in enumerate(left) if k == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for u in users[i]:
+            left[u] -= 1
+            if left[u] == 0:
+                heapq.heappush(ready, u)
+    if len(order) != len(nodes):  # a cycle: leave it for onnxruntime to report
+        return model
+    del graph.node[:]
+    graph.node.extend(nodes[i] for i in order)
+    return model

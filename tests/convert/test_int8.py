@@ -153,6 +153,46 @@ def test_integer_io_keeps_names_and_results(built, io, dtype):
         assert np.abs(got - want).max() <= 3 / 256
 
 
+@pytest.mark.parametrize("io", ["int8", "uint8"])
+def test_load_quantizes_float_input_for_the_caller(built, io):
+    """--io int8|uint8: edgekit.load quantizes float input with the input tensor's own scale/zero point and
+    dequantizes the output; raw=True returns the integers the interpreter wrote."""
+    import edgekit
+
+    _, _, calib, out = built
+    m = edgekit.load(out[io], threads=1)
+    i, o = m.inputs[0], m.outputs[0]
+    x = np.load(calib)[:2]
+    for k in range(len(x)):
+        lim = np.iinfo(i.dtype)  # TFLite affine mapping q = round(x / scale) + zero_point (schema.fbs)
+        q = np.clip(np.round(x[k:k + 1] / i.scale) + i.zero_point, lim.min, lim.max).astype(i.dtype)
+        from_float, from_int = m.run({"x": x[k:k + 1]}, raw=True)["y"], m.run({"x": q}, raw=True)["y"]
+        assert from_float.dtype == o.dtype and np.array_equal(from_float, from_int)
+        deq = m.run({"x": x[k:k + 1]})["y"]
+        assert deq.dtype == np.float32
+        # exact up to float32 rounding of (q - zp) * scale
+        np.testing.assert_allclose(deq, (from_int.astype(np.float32) - o.zero_point) * o.scale, rtol=0, atol=1e-6)
+
+
+def test_dynamic_runs_close_to_onnxruntime(built):
+    """Weights-only int8 runs in LiteRT with float I/O and stays near the float ONNX model."""
+    import onnxruntime as ort
+
+    import edgekit
+
+    _, src, calib, out = built
+    m = edgekit.load(out["dynamic"], threads=1)
+    assert m.inputs[0].dtype == np.float32 and m.outputs[0].dtype == np.float32
+    sess = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+    x = np.load(calib)[:4]
+    err = max(float(np.abs(sess.run(None, {"x": x[i:i + 1]})[0] - m.run({"x": x[i:i + 1]})["y"]).max())
+              for i in range(len(x)))
+    # int8 weights (per-channel step 1/127 of each channel's max) and on-the-fly int8 activations: measured
+    # 2.3e-3 on this softmax (10 classes, values ~0.1); 0.01 leaves room for other CPUs' rounding, and wrong
+    # weight scales move the probabilities by ~0.1.
+    assert err <= 0.01
+
+
 def test_dynamic_is_weights_only(built):
     from ai_edge_litert import schema_py_generated as fb
 
@@ -275,3 +315,77 @@ def test_cli_int8_with_report(tmp_path, capsys):
     assert "3 samples" in text and "uint8" in text
     assert [line for line in text.splitlines() if line.startswith("float ops inside")][0].split()[-1] == "none"
     assert "| r1_1 | CONV_2D | int8 |" in rep.read_text()
+
+
+def test_cli_dynamic_writes_weights_only_model(tmp_path, capsys):
+    from ai_edge_litert import schema_py_generated as fb
+
+    from edgekit.cli import main
+
+    src, out = cnn(tmp_path / "m.onnx"), tmp_path / "m.dyn.tflite"
+    assert main(["convert", str(src), "--dynamic", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "dynamic int8" in text and "calibration" not in text
+    _, sg, ops = tflite_tensors(out)
+    assert "QUANTIZE" not in ops
+    assert all(sg.tensors[op.inputs[1]].type == fb.TensorType.INT8 for op, n in zip(sg.operators, ops) if n in WEIGHTED)
+
+
+def test_cli_max_drop_on_labeled_data_reports_kept_ops(tmp_path, capsys):
+    """Labeled --eval (.npz with 'labels'): the drop is in top-1 points and the CLI names the ops kept float."""
+    import onnxruntime as ort
+
+    from edgekit.cli import main
+
+    src, calib = outlier_net(tmp_path / "o.onnx"), calib_npy(tmp_path / "c.npy", n=32)
+    x = np.load(calib)
+    sess = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+    labels = np.array([int(sess.run(None, {"x": x[i:i + 1]})[0].argmax()) for i in range(len(x))])
+    np.savez(tmp_path / "eval.npz", x=x, labels=labels)  # float top-1 = 100% by construction
+    out, rep = tmp_path / "a.tflite", tmp_path / "a.json"
+    code = main(["convert", str(src), "--int8", "--calib", str(calib), "-o", str(out), "--max-drop", "1",
+                 "--eval", str(tmp_path / "eval.npz"), "--report", str(rep)])
+    text = capsys.readouterr().out
+    assert code == 0
+    row = {k: line[len(k):].strip() for line in text.splitlines() for k in ("drop", "kept float") if line.startswith(k + " ")}
+    assert "(top1)" in row["drop"] and row["drop"].endswith("met") and "NOT" not in row["drop"]
+    assert float(row["drop"].split()[0]) <= 1.0
+    kept = json.loads(rep.read_text())["kept"]
+    assert kept and all(k in row["kept float"] for k in kept)
+
+
+def test_one_folder_and_spec_calibrate_onnx_and_tflite_alike(tmp_path):
+    """The same --calib folder and preprocessing spec give the ONNX INT8 and the TFLite INT8 the same input
+    range: a different resize/normalisation on either side would change the input quantization scale."""
+    import onnx
+    from onnx import numpy_helper
+    from PIL import Image
+
+    import edgekit
+    from edgekit.data.spec import PreprocessSpec
+
+    src = cnn(tmp_path / "m.onnx")
+    rng = np.random.default_rng(3)
+    (tmp_path / "imgs").mkdir()
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (30, 22, 3), dtype=np.uint8)).save(tmp_path / "imgs" / f"{i}.png")
+    spec = PreprocessSpec(size=(SIZE, SIZE), mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.3))
+    onnx_q = edgekit.quantize(src, tmp_path / "imgs", tmp_path / "q.onnx", target="x86_64", spec=spec)
+    tfl = edgekit.load(edgekit.convert(src, tmp_path / "q.tflite", int8=True, calib=tmp_path / "imgs", spec=spec,
+                                       io="int8"))
+    model = onnx.load(str(onnx_q.output))
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    q_in = next(n for n in model.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == "x")
+    onnx_scale = float(inits[q_in.input[1]])
+    # Both take global min/max of the same preprocessed pixels (widened to include 0) over 255 steps;
+    # float32 arithmetic on either side: 1e-5 relative.
+    assert tfl.inputs[0].scale == pytest.approx(onnx_scale, rel=1e-5)
+    # ... and that range is the one of the images read with this spec (not, e.g., the 0..1 default)
+    from edgekit.data import open_source
+
+    px = np.concatenate([f["x"].ravel() for f, _ in open_source(tmp_path / "imgs", spec, edgekit.load(src))])
+    assert tfl.inputs[0].scale == pytest.approx((max(px.max(), 0) - min(px.min(), 0)) / 255, rel=1e-5)
+    meta_model, _, _ = tflite_tensors(tmp_path / "q.tflite")
+    meta = {(m.name.decode() if isinstance(m.name, bytes) else m.name): bytes(meta_model.buffers[m.buffer].data).decode()
+            for m in meta_model.metadata}
+    assert PreprocessSpec.from_json(meta["edgekit.preprocess"]) == onnx_q.spec

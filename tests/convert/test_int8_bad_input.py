@@ -48,9 +48,8 @@ def test_calibration_shape_mismatch_names_input_and_shape(tmp_path, src):
     assert _leftovers(tmp_path) == []
 
 
-def test_uint8_io_on_target_without_uint8_kernels(tmp_path, src):
-    import edgekit
-    from edgekit.errors import TargetError
+def _no_uint8_target(tmp_path):
+    """x86_64's target file with uint8 dropped from the TFLite int8 io types (no shipped target lacks it)."""
     from edgekit.targets import get_target, targets_dir
 
     text = (targets_dir() / "x86_64.toml").read_text()
@@ -59,11 +58,55 @@ def test_uint8_io_on_target_without_uint8_kernels(tmp_path, src):
     toml = tmp_path / "no-uint8.toml"
     toml.write_text(text)
     assert [t.value for t in get_target(toml).tflite_int8.io_types] == ["float", "int8"]  # the edit took
+    return toml
+
+
+def test_uint8_io_on_target_without_uint8_kernels(tmp_path, src):
+    import edgekit
+    from edgekit.errors import TargetError
+
+    toml = _no_uint8_target(tmp_path)
     with pytest.raises(TargetError, match=r"--io uint8 is not supported on target no-uint8") as exc:
         edgekit.convert(src, tmp_path / "o.tflite", int8=True, calib=calib_npy(tmp_path / "c.npy", n=2),
                         io="uint8", target=toml)
     assert "float|int8" in str(exc.value)
     assert _leftovers(tmp_path) == []
+
+
+def test_cli_uint8_io_on_target_without_uint8_kernels_exits_2_with_one_line(tmp_path, src, capsys):
+    from edgekit.cli import main
+
+    toml = _no_uint8_target(tmp_path)
+    calib = calib_npy(tmp_path / "c.npy", n=2)
+    code = main(["convert", str(src), "--int8", "--calib", str(calib), "--io", "uint8", "--target", str(toml),
+                 "-o", str(tmp_path / "o.tflite")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "--io uint8 is not supported on target no-uint8" in err and "--io float" in err
+    assert _leftovers(tmp_path) == []
+
+
+def test_interrupt_during_accuracy_aware_evaluation_leaves_no_file(tmp_path, src):
+    """Ctrl-C after calibration, while --max-drop evaluates: still nothing written, old file kept."""
+    import edgekit
+
+    rng = np.random.default_rng(0)
+    evaluated = []
+
+    def eval_samples():
+        for i in range(10):
+            if i == 3:
+                raise KeyboardInterrupt
+            evaluated.append(i)
+            yield {"x": rng.random((1, 3, SIZE, SIZE), dtype=np.float32)}
+
+    out = tmp_path / "o.tflite"
+    out.write_bytes(b"previous")
+    with pytest.raises(KeyboardInterrupt):
+        edgekit.convert(src, out, int8=True, calib=calib_npy(tmp_path / "c.npy", n=4), max_drop=0.5,
+                        eval_data=eval_samples)
+    assert evaluated, "evaluation should have started before the interrupt"
+    assert out.read_bytes() == b"previous" and _leftovers(tmp_path) == ["o.tflite"]
 
 
 def test_interrupt_during_calibration_leaves_no_file(tmp_path, src):

@@ -78,3 +78,38 @@ def test_corrupt_file_is_a_data_error(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     with pytest.raises(DataError, match="cannot decode image bad.png"):
         preprocess_image(path, PreprocessSpec(size=(4, 4)))
+
+
+def test_exif_rotation_moves_the_pixels_not_just_the_size(tmp_path):
+    """A camera JPEG stored sideways: the marker in the stored top-left is shown top-right after a
+    90-degree clockwise turn (EXIF Orientation 6), and preprocessing sees the displayed image."""
+    arr = np.zeros((10, 20, 3), np.uint8)
+    arr[:4, :6] = 255  # marker block in the stored top-left corner
+    img = Image.fromarray(arr)
+    exif = img.getexif()
+    exif[0x0112] = 6
+    path = tmp_path / "cam.jpg"
+    img.save(path, exif=exif, quality=95)
+    x = preprocess_image(path, PreprocessSpec(size=(20, 10), color=Color.GRAY))[0, 0]
+    # JPEG blurs the block edges, so compare block interiors with wide margins
+    assert x[:4, 7:].min() > 0.8 and x[:4, :3].max() < 0.2 and x[-8:].max() < 0.2
+
+
+def test_16_bit_png_to_rgb_repeats_the_channel(tmp_path):
+    arr = np.full((4, 4), 3 * 65535 // 4, np.uint16)
+    path = tmp_path / "deep.png"
+    Image.fromarray(arr).save(path)
+    x = preprocess_image(path, PreprocessSpec(size=(4, 4), color=Color.RGB))
+    assert x.shape == (1, 3, 4, 4)
+    np.testing.assert_allclose(x, (3 * 65535 // 4) / 65535, atol=1e-6)
+
+
+def test_palette_with_transparency_index_is_composited_on_white(tmp_path):
+    img = Image.new("P", (4, 4), 0)
+    img.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)  # index 0 black, index 1 red
+    img.putpixel((0, 0), 1)
+    path = tmp_path / "pal.png"
+    img.save(path, transparency=0)  # index 0 (black) is transparent
+    x = preprocess_image(path, PreprocessSpec(size=(4, 4)))[0]
+    np.testing.assert_allclose(x[:, 0, 0], [1.0, 0.0, 0.0])  # the opaque red pixel stays red
+    np.testing.assert_allclose(x[:, 1:, :], 1.0)  # transparent black shows as white

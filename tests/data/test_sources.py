@@ -130,3 +130,10 @@ def test_streaming_holds_one_sample_at_a_time(tmp_path):
         del feeds
         gc.collect()
     assert sum(r() is not None for r in refs) <= 1
+
+
+def test_summary_counts_skipped_files(tmp_path):
+    root = _folder(tmp_path / "d", per_class=2, corrupt=2)
+    ds = open_source(root, SPEC, IMG_INPUT)
+    assert len(list(ds)) == 4
+    assert ds.summary() == f"6 samples from {root}, 2 classes, 2 skipped (not a readable image)"

@@ -31,3 +31,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, extra, needle):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("edgekit distill: error:") and needle in err[0]
     assert not (tmp_path / "s.onnx").exists()
+
+
+def test_one_class_folder_is_one_line_and_exit_2(teacher, shapes, tmp_path, capsys):
+    import shutil
+
+    one = tmp_path / "one"
+    shutil.copytree(shapes / "train" / "star", one / "star")
+    argv = ["distill", "--teacher", str(teacher), "--student", "tiny-mobilenet", "--data", str(one),
+            "-o", str(tmp_path / "s.onnx"), "--cache-dir", str(tmp_path / "cache")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has one class (star)" in err[0]
+    assert not (tmp_path / "s.onnx").exists()

@@ -121,8 +121,21 @@ def test_one_class_folder(teacher, shapes, tmp_path):
 
     one = tmp_path / "one"
     shutil.copytree(shapes / "train" / "circle", one / "circle")
-    with pytest.raises(DataError, match="has one class"):
-        distill(teacher, "tiny-mobilenet", one, tmp_path / "s.onnx")
+    with pytest.raises(DataError, match="has one class") as exc:
+        distill(teacher, "tiny-mobilenet", one, tmp_path / "s.onnx", cache_dir=False)
+    assert "\n" not in str(exc.value) and "two class subfolders" in str(exc.value)
+    assert not (tmp_path / "s.onnx").exists()
+
+
+def test_validation_folder_class_count_must_match_the_teacher(teacher, shapes, tmp_path, fast):
+    import shutil
+
+    val = tmp_path / "val"
+    for name in ("circle", "square"):
+        shutil.copytree(shapes / "val" / name, val / name)
+    with pytest.raises(DataError, match="teacher has 10 classes but the validation folder .* has 2"):
+        distill(teacher, "tiny-mobilenet", shapes / "train", tmp_path / "s.onnx", val=val, cache_dir=False, **fast)
+    assert not (tmp_path / "s.onnx").exists()
 
 
 @pytest.mark.parametrize("kw,match", [({"epochs": 0}, "epochs must be >= 1"), ({"alpha": 1.5}, "alpha"),
