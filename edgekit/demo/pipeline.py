@@ -273,6 +273,9 @@ def demo(out: str | Path = "edgekit-demo", *, target: str | None = None, epochs:
 
     cfg = DemoConfig(out=Path(out), target=target, epochs=epochs, distill=distill, runs=runs, threads=threads,
                      recipe=recipe)
+    from ..convert.int8.pipeline import require_quantizer
+
+    require_quantizer()  # before minutes of work, not at step 4
     cfg.out.mkdir(parents=True, exist_ok=True)
     data = step_dataset(cfg)
     teacher = step_teacher(cfg)

@@ -104,3 +104,14 @@ def test_a_failing_step_stops_the_demo(tmp_path, monkeypatch):
     with pytest.raises(ConvertError, match="injected"):
         demo(tmp_path / "out", runs=1, distill=False, recipe=SMALL)
     assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_demo_without_ai_edge_quantizer_fails_before_any_work(tmp_path, monkeypatch):
+    # The TFLite INT8 step needs the optional quantizer: say so at once, not after minutes of distillation.
+    from edgekit.demo import demo
+    from edgekit.errors import DependencyError
+
+    monkeypatch.setitem(sys.modules, "ai_edge_quantizer", None)  # makes `import ai_edge_quantizer` fail
+    with pytest.raises(DependencyError, match=r"edgekit\[tflite-int8\]"):
+        demo(tmp_path / "out", runs=1, distill=False, recipe=SMALL)
+    assert not (tmp_path / "out").exists()

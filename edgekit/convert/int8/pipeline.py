@@ -13,6 +13,17 @@ from .options import Int8Options, Int8Result
 REPORT_SAMPLES = 16  # samples behind the per-tensor report (SQNR is stable well before that on small nets)
 
 
+
+def require_quantizer() -> None:
+    """Fail fast, with the install command, when the optional ai-edge-quantizer is missing."""
+    try:
+        import ai_edge_quantizer  # noqa: F401
+    except ImportError:
+        from ...errors import DependencyError
+
+        raise DependencyError("INT8 TFLite needs ai-edge-quantizer", "it is not installed",
+                              "pip install 'edgekit[tflite-int8]'") from None
+
 def check(options: Int8Options, calib, eval_data, report) -> None:
     """Every argument problem, before any conversion work."""
     from ...targets import get_target
@@ -38,13 +49,7 @@ def check(options: Int8Options, calib, eval_data, report) -> None:
     if report is not None and Path(report).suffix.lower() not in (".json", ".md"):
         raise InputError(f"report file {report} must end in .json or .md", "the extension picks the format",
                          "rename it")
-    try:
-        import ai_edge_quantizer  # noqa: F401
-    except ImportError:
-        from ...errors import DependencyError
-
-        raise DependencyError("INT8 TFLite needs ai-edge-quantizer", "it is not installed",
-                              "pip install 'edgekit[tflite-int8]'") from None
+    require_quantizer()
     tgt = get_target(options.target)
     q = tgt.tflite_int8
     if options.io not in q.io_types:
