@@ -41,10 +41,39 @@ class EvalResult:
 
 
 def stored_spec(model):
-    """The spec stored in a loaded model (ONNX metadata), or None."""
-    from .data import read_spec
+    """The spec stored in a loaded model (ONNX metadata_props or TFLite metadata), or None."""
+    from .data import METADATA_KEY, PreprocessSpec, read_spec
 
-    return read_spec(model.path) if Path(model.path).suffix == ".onnx" else None
+    path = Path(model.path)
+    if path.suffix.lower() == ".onnx":
+        return read_spec(path)
+    if path.suffix.lower() != ".tflite" or not path.is_file():
+        return None
+    # edgekit convert (float and --int8) copies the spec into the TFLite metadata: without reading it
+    # back, a TFLite model calibrated with --mean/--std would be evaluated on differently scaled data.
+    text = _tflite_metadata(path, METADATA_KEY)
+    return PreprocessSpec.from_json(text, f"the {METADATA_KEY} metadata of {path.name}") if text else None
+
+
+def _tflite_metadata(path: Path, key: str) -> str | None:
+    """One string entry of a TFLite file's Model.metadata, or None (absent, or no flatbuffer schema)."""
+    try:
+        from ai_edge_litert import schema_py_generated as schema_fb
+    except ImportError:  # tflite_runtime / tensorflow only: no schema module to read metadata with
+        return None
+    buf = path.read_bytes()
+    fb = schema_fb.Model.GetRootAs(buf, 0)
+    for i in range(fb.MetadataLength()):
+        meta = fb.Metadata(i)
+        if meta.Name() is not None and meta.Name().decode("utf-8", "replace") == key:
+            data = fb.Buffers(meta.Buffer()).DataAsNumpy()
+            if isinstance(data, int):  # an empty buffer
+                return None
+            try:
+                return data.tobytes().decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+    return None
 
 
 def model_spec(model, spec=None):
@@ -52,7 +81,7 @@ def model_spec(model, spec=None):
     from .data import spec_for_input
 
     info = model.inputs[0]
-    natural = spec_for_input(info.shape, info.dtype.name)
+    natural = spec_for_input(info.shape, "float32" if _quantized(info) else info.dtype.name)
     base = spec if spec is not None else stored_spec(model)
     if base is None:
         return natural
@@ -64,10 +93,18 @@ def model_spec(model, spec=None):
     return base
 
 
-def open_for(model, data, spec=None, **kw):
-    from .data import open_source
+def _quantized(info) -> bool:
+    return getattr(info, "scale", None) is not None
 
-    return open_source(data, model_spec(model, spec), list(model.inputs), **kw)
+
+def open_for(model, data, spec=None, **kw):
+    from .data import InputSpec, open_source
+
+    # An integer interface (TFLite --io int8|uint8) takes the same float data as the float model:
+    # Model.run quantizes float arrays with the input's scale and zero point, so the data layer must
+    # not insist on the integer dtype (None: any numeric array; raw integers pass through unchanged).
+    inputs = [InputSpec(i.name, i.shape, None) if _quantized(i) else i for i in model.inputs]
+    return open_source(data, model_spec(model, spec), inputs, **kw)
 
 
 def _check_labels(model, ds) -> None:

@@ -181,7 +181,8 @@ def _build(cls, data, path: Path, prefix: str):
     unknown = set(data) - set(known)
     if unknown:
         raise TargetError(f"target file {path}: unknown key '{prefix}{sorted(unknown)[0]}'",
-                          f"known keys here: {', '.join(known)}", "remove or rename it")
+                          # "source" is filled in by edgekit (the file's path), not written by users
+                          f"known keys here: {', '.join(k for k in known if k != 'source')}", "remove or rename it")
     values = {}
     for name, f in known.items():
         key = f"{prefix}{name}"
@@ -195,6 +196,8 @@ def _build(cls, data, path: Path, prefix: str):
 
 
 def _type_name(tp) -> str:
+    if typing.get_origin(tp) is tuple:  # TOML has arrays, not tuples: name what the user writes
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return "one of " + "|".join(m.value for m in tp)
     if dataclasses.is_dataclass(tp):

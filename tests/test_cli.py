@@ -127,3 +127,45 @@ def test_real_console_one_line_then_traceback_with_debug(tmp_path):
     debug = subprocess.run(cmd[:3] + ["--debug"] + cmd[3:], capture_output=True, text=True, timeout=120)
     assert debug.returncode != 0
     assert "Traceback (most recent call last)" in debug.stderr and "InputError" in debug.stderr
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["profile", "m.onnx", "--threads", "abc"], "argument --threads: invalid int value: 'abc'"),
+    (["profile"], "the following arguments are required: MODEL"),
+    (["frobnicate"], "invalid choice: 'frobnicate'")])
+def test_usage_mistakes_are_one_line_too(capsys, argv, text):
+    """argparse would print its whole usage block first; the contract is one line and a non-zero exit."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2 and out == ""
+    assert err.count("\n") == 1 and text in err and "--help` for the options" in err and "usage:" not in err
+
+
+def test_model_path_that_is_a_directory(capsys, tmp_path):
+    code, out, err = cli(capsys, "profile", str(tmp_path), "--target", HOST)
+    assert code == 2 and err.count("\n") == 1 and "is a directory" in err and "not found" not in err
+
+
+def test_closed_pipe_is_not_a_traceback():
+    """`edgekit targets --json | head -1`: the reader leaves early; no traceback, the SIGPIPE status."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before edgekit starts: its first write fails, whatever the timing
+    try:
+        proc = subprocess.run([sys.executable, "-m", "edgekit", "targets", "--json"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141 and proc.stderr == ""  # no traceback, no "Exception ignored" at exit
+
+
+def test_unwritable_output_is_one_line_not_a_traceback(capsys, tmp_path):
+    # /proc refuses new files whatever the user's rights: an OSError no command-specific check catches first
+    model = onnx_builder.add_relu_model(tmp_path / "m.onnx")
+    code, out, err = cli(capsys, "convert", str(model), "-o", "/proc/edgekit-test/m.tflite")
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("edgekit convert: error:") and "/proc/edgekit-test" in lines[0]
+    assert "Traceback" not in err

@@ -140,3 +140,28 @@ def test_cli_preprocessing_flags_change_what_the_model_sees(tmp_path):
     assert json.loads(out.read_text())[0]["top1"] == pytest.approx(100 * 8 / 12)
     assert main(["eval", str(model), "--data", str(data), "--json", str(out)]) == 0
     assert json.loads(out.read_text())[0]["top1"] == 100.0
+
+
+def test_tflite_reuses_the_spec_stored_by_convert(tmp_path):
+    """`edgekit convert --mean ...` stores the spec in the TFLite metadata; eval must read it back, as it
+    does for ONNX. mean (0.9, 0, 0) pushes every red image's red score below its green one: 4 misses."""
+    pytest.importorskip("edgekit.convert", reason="the ONNX -> TFLite converter is another area")
+    model = channel_mean_model(tmp_path / "m.onnx")
+    tfl = tmp_path / "m.tflite"
+    assert main(["convert", str(model), "-o", str(tfl), "--mean", "0.9,0,0"]) == 0
+    data = colour_folder(tmp_path / "d", wrong=1)
+    spec = edgekit.data.PreprocessSpec(size=(6, 6), mean=(0.9, 0.0, 0.0))
+    (want,) = edgekit.evaluate(model, data, spec=spec)
+    (got,) = edgekit.evaluate(tfl, data)
+    assert want.top1 == pytest.approx(100 * 8 / 13)  # the spec really changes the answers
+    assert got.top1 == want.top1
+
+
+def test_cli_unwritable_json_fails_before_evaluating(tmp_path, capsys):
+    model = channel_mean_model(tmp_path / "m.onnx")
+    data = colour_folder(tmp_path / "d")
+    (tmp_path / "f").write_text("a file, not a directory")
+    assert main(["eval", str(model), "--data", str(data), "--json", str(tmp_path / "f" / "r.json")]) == 2
+    out, err = capsys.readouterr()
+    assert "samples" not in out  # no table: nothing was evaluated
+    assert len(err.strip().splitlines()) == 1 and "cannot write --json file" in err

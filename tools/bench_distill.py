@@ -110,6 +110,9 @@ def main(argv=None) -> int:
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "shapes")
     ap.add_argument("--threads", type=int, default=R.RECIPE.threads, help="torch threads (the recipe's by default)")
     ap.add_argument("--baseline-only", action="store_true", help="only train the labels-only student")
+    ap.add_argument("--distill-here", action="store_true",
+                    help="distill the student in this run too, so both students come from this machine (float sums, "
+                         "hence trained weights, differ between CPUs even with the same seed)")
     ap.add_argument("--write-docs", action="store_true", help="replace the Distillation section of docs/benchmarks.md")
     args = ap.parse_args(argv)
     load0 = os.getloadavg()
@@ -122,10 +125,12 @@ def main(argv=None) -> int:
     figures = json.loads((args.models / R.FIGURES_FILE).read_text())
     train_s = {"teacher": figures["teacher"]["train_seconds"], "student (distilled)": figures["student"]["train_seconds"],
                "student (labels only)": base_info["train_seconds"]}
-    if not provenance_ok(student, teacher, rec):
+    here = args.distill_here or not provenance_ok(student, teacher, rec)
+    if here:
         from edgekit.distill import Augment, distill
 
-        print("the shipped student does not match the recipe: distilling it here", flush=True)
+        print("distilling the student here" + ("" if args.distill_here else
+                                               " (the shipped student does not match the recipe)"), flush=True)
         student = args.work / "student-distilled.onnx"
         res = distill(teacher, rec.student.name, data / "train", student, val=data / "val", width=rec.student.width,
                       epochs=rec.student_epochs, batch_size=rec.batch_size, lr=rec.lr, temperature=rec.temperature,
@@ -149,7 +154,7 @@ def main(argv=None) -> int:
     load1 = os.getloadavg()
     head = [f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
             f"machine: {platform.machine()}, {platform.node()}, {os.cpu_count()} cores, python {platform.python_version()}",
-            "command: flock /tmp/ek-cpu.lock python tools/bench_distill.py --write-docs",
+            f"command: flock /tmp/ek-cpu.lock python tools/bench_distill.py {' '.join(sys.argv[1:])}".rstrip(),
             f"load (1/5/15 min): start {' '.join(f'{x:.2f}' for x in load0)}, end {' '.join(f'{x:.2f}' for x in load1)}",
             f"recipe: teacher {rec.teacher.name} x{rec.teacher.width} ({rec.teacher_epochs} epochs), student "
             f"{rec.student.name} x{rec.student.width}, {rec.student_epochs} epochs, batch {rec.batch_size}, lr {rec.lr}, "
@@ -157,8 +162,10 @@ def main(argv=None) -> int:
             f"{len(CLASSES) * rec.data.train_per_class} train / {len(CLASSES) * rec.data.test_per_class} test images",
             "labels-only = the same student, epochs, batch, lr, views and seed with alpha = 0 "
             f"(trained {base_info.get('trained', 'in this run')})",
-            "train s: teacher and distilled student from models/shapes-models.json (tools/make_models.py), "
-            "labels-only from its own run"]
+            "distilled student: " + ("distilled in this run, same recipe" if here else
+                                     "models/shapes-student.onnx (tools/make_models.py)"),
+            "train s: teacher from models/shapes-models.json; " +
+            ("both students from this run" if here else "distilled student from there too, labels-only from its run")]
     text = "\n".join(head) + "\n\n" + table(rows, ["model", "params", "size KB", "test top-1 %", "train s"]) + \
         "\n\n" + table([[a, b, "yes" if c else "NO"] for a, b, c in targets], ["target", "measured", "met"])
     print(text)

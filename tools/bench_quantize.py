@@ -81,6 +81,9 @@ def ort_variants(pre: Path, cache: Path, reader, work: Path) -> dict:
     return out
 
 
+CONTROL = "edgekit x86_64 (control: 2nd session)"
+
+
 def time_models(models: dict, x: np.ndarray, rounds: int, runs: int) -> dict:
     sessions = {k: session(p) for k, p in models.items()}
     feeds = {k: {s.get_inputs()[0].name: x} for k, s in sessions.items()}
@@ -173,10 +176,12 @@ def speed(work: Path, args) -> tuple[list, dict]:
     ort_secs = ort_minmax_seconds(work, src, calib)
     ds = open_source(calib, None, "input")
     variants = ort_variants(pre, work / "ranges.json", DatasetReader(ds), work)
-    models = {"float": src, "edgekit x86_64": res.output, **variants}
+    # CONTROL is edgekit's file in a second session: two sessions of one file differ by a few percent
+    # on this machine (placement, caches), which bounds what the "within 5%" comparison can resolve.
+    models = {"float": src, "edgekit x86_64": res.output, **variants, CONTROL: res.output}
     x = rng.random((1, 3, 224, 224), dtype=np.float32)
     med = time_models(models, x, args.rounds, args.runs)
-    fastest = min(v for k, v in med.items() if k not in ("float", "edgekit x86_64"))
+    fastest = min(v for k, v in med.items() if k not in ("float", "edgekit x86_64", CONTROL))
     rows = [[k, round(v, 3), round(med["float"] / v, 2), round(v / fastest, 3)] for k, v in med.items()]
     calib_row = {"samples": args.calib, "calib_s": round(calib_secs, 3), "float_s": round(float_secs, 3),
                  "ratio": round(calib_secs / float_secs, 2), "float_par_s": round(float_par_secs, 3),
@@ -269,16 +274,29 @@ def quality(work: Path, args) -> tuple[list, str]:
 # Why a target can be missed, printed under the table when it is (measured by the profiles in docs/quantization.md).
 NOTES = {
     "INT8 x86_64 >= 2x faster than float (1 thread)":
-        "INT8 speed-up: edgekit's x86_64 model is QDQ U8S8, the fastest of the four onnxruntime schemes in the "
-        "same rounds; the int8 vs fp32 ratio is onnxruntime's VNNI kernels against its NCHWc fp32 kernels on this "
-        "shared VM, with nothing left in the graph to remove. The issue quotes 3.99 ms float / 1.76 ms QDQ U8S8 "
-        "(2.27x); float alone takes over 3x that here, so those figures came from other conditions.",
+        "INT8 speed-up: edgekit's x86_64 model is QDQ U8S8 (the same nodes as the 'QDQ U8S8' row), "
+        "timed in the same rounds; the int8 vs fp32 ratio is onnxruntime's VNNI kernels against its NCHWc "
+        "fp32 kernels on this machine, with nothing left in the graph to remove.",
+    "INT8 x86_64 within 5% of the fastest ORT INT8 scheme":
+        "Within 5%: edgekit writes QDQ U8S8, as the issue prescribes for x86; QOperator U8S8 is often a few "
+        "percent faster still. The control row (edgekit's own file in a second session) shows how far two "
+        "sessions of one file drift apart here: a gap inside 5% plus that drift is not resolvable.",
     "calibration <= 1.3x float inference, same samples":
-        "Calibration: exact per-tensor min/max must read every probed activation once more (MobileNetV2: ~8 M "
-        "floats, ~32 MB per sample, ~3-4 ms at this VM's ~10 GB/s single-core bandwidth, against ~13 ms of "
-        "float compute per sample on one thread). Running samples side by side hides part of it; the rest is the "
-        "probe traffic itself. onnxruntime's own MinMaxCalibrater costs the figure above.",
+        "Calibration: the range probes cost ~80% of a float run on MobileNetV2 (onnxruntime profile, 1 "
+        "thread: Conv +30% because a probe on a projection conv's output stops its Conv+Add fusion, "
+        "GlobalMaxPool/ReduceMin probes re-read ~32 MB of activations per sample, plus layout reorders). "
+        "Running samples side by side hides part of it. The plain float baseline (default threads) itself "
+        "moves by 1.5x between runs here, so compare with the side-by-side figure too.",
 }
+
+
+def _within_5(ek, control) -> tuple:
+    """The 5% target; beyond it but within 5% plus the control's own spread it is called noise, not a pass."""
+    spread = abs(control[1] / ek[1] - 1)
+    shown = f"{ek[3]}x (control {spread:.1%})"
+    if ek[3] <= 1.05:
+        return "INT8 x86_64 within 5% of the fastest ORT INT8 scheme", shown, True
+    return "INT8 x86_64 within 5% of the fastest ORT INT8 scheme", shown + (" noise" if ek[3] <= 1.05 + spread else ""), False
 
 
 def md_table(headers, rows) -> str:
@@ -324,7 +342,7 @@ def main() -> int:
                 f"({calib['ratio_ort']}x)", ""]
         ek = next(r for r in rows if r[0] == "edgekit x86_64")
         targets += [("INT8 x86_64 >= 2x faster than float (1 thread)", f"{ek[2]}x", ek[2] >= 2.0),
-                    ("INT8 x86_64 within 5% of the fastest ORT INT8 scheme", f"{ek[3]}x", ek[3] <= 1.05),
+                    _within_5(ek, next(r for r in rows if r[0] == CONTROL)),
                     ("calibration <= 1.3x float inference, same samples", f"{calib['ratio']}x", calib["ratio"] <= 1.3)]
     if not args.skip_quality:
         rows, name = quality(work, args)

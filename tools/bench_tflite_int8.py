@@ -211,7 +211,7 @@ def main() -> int:
              f"({platform.machine()}, {cpu_name}, {len(os.sched_getaffinity(0))} cores shared with other "
              f"jobs); ai-edge-litert {getattr(ai_edge_litert, '__version__', '?')}",
              f"- `uptime` at start: `{load_before}`; after the latency table: `{uptime()}`",
-             f"- command: `/opt/ekvenv/bin/python tools/bench_tflite_int8.py {' '.join(sys.argv[1:])}`".rstrip(),
+             f"- command: `python tools/bench_tflite_int8.py {' '.join(sys.argv[1:])}`".rstrip(),
              f"- MobileNetV2 (edgekit.zoo, random weights, 224x224, NHWC input), LiteRT 1 thread + XNNPACK, "
              f"median of {args.rounds} interleaved rounds x {args.runs} runs; {o2t_note}",
              f"- INT8 conversion incl. calibration on {args.calib} samples: {secs:.1f} s", "",

@@ -41,10 +41,49 @@ def options_from_args(args):
     return ConvertOptions.make(args.to, args.fp16, args.input_layout, meta)
 
 
+# int8-only flags and their defaults: given without --int8/--dynamic they would be silently ignored
+_INT8_ONLY = {"calib": None, "io": "float", "target": None, "calib_size": None, "max_drop": None,
+              "fallback": "float", "eval_data": None, "report": None, "seed": 0, "strict": False}
+_PREPROCESS_FLAGS = ("color", "resize", "mean", "std", "layout", "preprocess")
+
+
+def _check_float_flags(args) -> None:
+    from ..errors import InputError
+
+    given = [k for k, default in _INT8_ONLY.items() if getattr(args, k, default) != default]
+    if given:
+        flags = ", ".join("--" + ("eval" if k == "eval_data" else k.replace("_", "-")) for k in given)
+        raise InputError(f"{flags} only apply to INT8 conversion", "this is a float32/float16 conversion",
+                         "add --int8 (or --dynamic), or drop the flag(s)")
+
+
+def _spec_metadata(args, src) -> dict:
+    """The preprocessing flags as the edgekit.preprocess metadata entry (empty when none is given).
+
+    Without this the flags --help lists under "preprocessing" would do nothing for a float conversion.
+    """
+    if not any(getattr(args, k, None) is not None for k in _PREPROCESS_FLAGS):
+        return {}
+    from ..convert import PREPROCESS_KEY
+    from ..data import spec_from_args
+    from ..errors import InputError
+    from ..quantize.api import _inputs, _load
+
+    if not src.is_file():
+        raise InputError(f"model {src} not found", "no such file", "check the path")
+    inputs = _inputs(_load(src))
+    if len(inputs) != 1:
+        raise InputError(f"the preprocessing flags need a model with one input, {src.name} has {len(inputs)}",
+                         "a preprocessing spec describes one image input", "drop the preprocessing flags")
+    spec = spec_from_args(args, inputs[0].shape, src, inputs[0].dtype.name)
+    return {PREPROCESS_KEY: spec.to_json()} if spec is not None else {}
+
+
 def run(args) -> int:
     import sys
     import time
     import warnings
+    from dataclasses import replace
     from pathlib import Path
 
     from .._io import write_bytes
@@ -59,6 +98,10 @@ def run(args) -> int:
 
     if wants_int8(args):
         return run_int8(args, options, out)
+    _check_float_flags(args)
+    spec_meta = _spec_metadata(args, src)
+    if spec_meta:  # explicit --metadata edgekit.preprocess=... still wins
+        options = replace(options, metadata=tuple(spec_meta.items()) + options.metadata)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -37,6 +37,10 @@ def run(args) -> int:
     from ..runtime import load
     from ..ui import table
 
+    if args.json:  # before evaluating: an unwritable --json would otherwise fail only at the end
+        from ..quantize.api import check_output
+
+        check_output(args.json, "--json file")
     ref = load(args.reference) if args.reference else None
     results = []
     for path in args.models:

@@ -94,12 +94,30 @@ def _metadata(graph, options: ConvertOptions, digest: str, source_name, producer
     if PREPROCESS_KEY in graph.metadata_props:
         meta[PREPROCESS_KEY] = graph.metadata_props[PREPROCESS_KEY]
     meta.update(dict(options.metadata))
+    if PREPROCESS_KEY in meta and options.input_layout is InputLayout.NHWC:
+        meta[PREPROCESS_KEY] = _nhwc_spec(meta[PREPROCESS_KEY], graph)
     meta["edgekit.provenance"] = json.dumps({
         "source_sha256": digest, "source_name": source_name, "edgekit_version": __version__,
         "producer": producer, "opset": graph.opset(""), "fp16": options.fp16,
         "input_layout": options.input_layout.value,
     }, sort_keys=True)
     return {k: v.encode("utf-8") for k, v in meta.items()}
+
+
+def _nhwc_spec(text: str, graph) -> str:
+    """The stored spec describes the ONNX (NCHW) input; with --input-layout nhwc the TFLite model
+    takes channels-last, so an app reading the metadata must be told nhwc (the int8 path does the same)."""
+    first = graph.inputs[0] if graph.inputs else None
+    if first is None or len(graph.shapes.get(first) or ()) != 4:
+        return text  # no image input: the layout key means nothing here
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError:
+        return text  # not ours to rewrite; readers report a malformed spec themselves
+    if not isinstance(spec, dict):
+        return text
+    spec["layout"] = InputLayout.NHWC.value
+    return json.dumps(spec, sort_keys=True)
 
 
 def convert(model, output, to: str = "tflite", fp16: bool = False, input_layout: Optional[str] = None,

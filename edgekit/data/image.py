@@ -19,10 +19,13 @@ def open_image(source):
     if isinstance(source, Image.Image):
         img = source
     else:
+        img = None
         try:
             img = Image.open(source)
             img.load()  # decode now: a truncated file fails here, not halfway through a batch
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+            if img is not None:  # opened but failed to decode: pillow keeps the file handle open otherwise
+                img.close()
             raise DataError(f"cannot decode image {Path(str(source)).name}", str(exc).splitlines()[0] if str(exc) else
                             type(exc).__name__, "remove or replace the file") from exc
     try:

@@ -165,6 +165,10 @@ class FolderDataset(Dataset):
         if len(specs) != 1:
             raise DataError(f"{root} is an image folder", f"the model has {len(specs)} inputs",
                             "give a .npz file with one array per input name")
+        if spec.size is None:  # fail before any work, not at the first image deep inside calibration
+            raise InputError(f"{root} is an image folder but the size of model input {_fmt(specs[0])} is dynamic",
+                             "images cannot be resized to an unknown size",
+                             'give --preprocess FILE with "size": [H, W] (or "size" in the spec passed in)')
         self.spec = spec
         visible = lambda p: not p.name.startswith(".")  # noqa: E731 - hidden files (.DS_Store) are not data
         dirs = sorted(p for p in root.iterdir() if p.is_dir() and visible(p))

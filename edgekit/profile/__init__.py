@@ -60,6 +60,9 @@ def profile(model, target=None, *, threads: int | None = None, warmup: int = 10,
     are identity, ssh_config, remote_python, benchmark_binary, perf_test_binary, delegate (docs/remote.md).
     """
     path = Path(model)
+    if path.is_dir():  # "not found" would send the user looking for a path that exists
+        raise InputError(f"model {path} is a directory", "profile measures one .onnx or .tflite file",
+                         "give the model file (in a bundle directory: the .onnx or .tflite inside it)")
     if not path.is_file():
         raise InputError(f"model {path} not found", "no such file", "check the path")
     tgt = get_target(target)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, QuantizeError
+from ..errors import DataError, EdgekitError, QuantizeError
 from .config import Method
 
 CHUNK = 16  # samples per HistogramCalibrater.collect_data call (memory: CHUNK x all activations)
@@ -35,9 +35,10 @@ def _op_types() -> list[str]:
 
 
 def _ort_error(exc: Exception):
-    if isinstance(exc, DataError):
+    # Any edgekit error raised by the data reader inside onnxruntime already says what to do: pass it on.
+    if isinstance(exc, EdgekitError):
         return exc
-    if isinstance(exc.__cause__, DataError):
+    if isinstance(exc.__cause__, EdgekitError):
         return exc.__cause__
     return QuantizeError("calibration failed in onnxruntime", str(exc).splitlines()[0] if str(exc) else
                          type(exc).__name__, "rerun with --debug")
@@ -238,7 +239,7 @@ def calibrate(pre: Path, reader, cache: Path, method: Method, tmp: Path) -> None
     try:
         ranges = minmax_ranges(pre, reader, tmp) if method is Method.MINMAX else \
             histogram_ranges(pre, reader, method, tmp)
-    except (DataError, QuantizeError, KeyboardInterrupt):
+    except (EdgekitError, KeyboardInterrupt):
         raise
     except Exception as exc:
         raise _ort_error(exc) from exc

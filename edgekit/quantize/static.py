@@ -10,7 +10,7 @@ import time
 import warnings
 from pathlib import Path
 
-from ..errors import DataError, EdgekitWarning, QuantizeError
+from ..errors import EdgekitError, EdgekitWarning, QuantizeError
 from ..ui import progress
 from .calib import calibrate
 from .config import Method
@@ -91,6 +91,11 @@ def preprocess(src: Path, dst: Path) -> None:
     """onnxruntime's quant_pre_process (shape inference + basic fusions such as Conv+BatchNorm)."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    # quant_pre_process logs a full traceback at ERROR level when its optimizer step fails and then
+    # carries on; api.quantize checked that the model loads, so such a failure is not the user's to read.
+    ort_log = logging.getLogger("onnxruntime.quantization.shape_inference")
+    level = ort_log.level
+    ort_log.setLevel(logging.CRITICAL)
     try:
         quant_pre_process(str(src), str(dst))
     except Exception as exc:  # symbolic shape inference gives up on some graphs: retry without it
@@ -100,6 +105,8 @@ def preprocess(src: Path, dst: Path) -> None:
         except Exception as exc2:
             raise QuantizeError(f"cannot prepare {src.name} for quantization", str(exc2).splitlines()[0],
                                 "check the model with onnx.checker.check_model") from exc2
+    finally:
+        ort_log.setLevel(level)
     import onnx
 
     model = onnx.load(str(dst))
@@ -110,6 +117,23 @@ def preprocess(src: Path, dst: Path) -> None:
             node.name = f"{node.op_type}_{i}"
         seen.add(node.name)
     onnx.save(model, str(dst))
+
+
+def check_loads(src: Path) -> None:
+    """An invalid graph (wrong input types, unknown ops) fails here, in one line, before any calibration."""
+    import onnxruntime as ort
+
+    from ..errors import ModelError
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # a load check, nothing more
+    opts.log_severity_level = 3
+    try:
+        ort.InferenceSession(str(src), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"onnxruntime cannot load {src.name}", why.split(" : ")[-1],
+                         "check that the file is a complete, valid ONNX model") from exc
 
 
 def resolve_excludes(model, patterns) -> list[str]:
@@ -161,11 +185,11 @@ def quantize_static(pre: Path, out: Path, reader, cache: Path, *, activations: s
             per_channel=per_channel, activation_type=_qtype(activations), weight_type=_qtype(weights),
             nodes_to_exclude=list(exclude), calibrate_method=_calib_method(method),
             calibration_cache_path=str(cache))
-    except (DataError, KeyboardInterrupt):
+    except (EdgekitError, KeyboardInterrupt):  # data/argument errors already say what to do
         raise
     except Exception as exc:
-        if isinstance(exc.__cause__, DataError) or isinstance(exc, DataError):
-            raise exc.__cause__ or exc
+        if isinstance(exc.__cause__, EdgekitError):
+            raise exc.__cause__ from None
         raise QuantizeError("onnxruntime.quantization failed", str(exc).splitlines()[0] if str(exc) else
                             type(exc).__name__, "rerun with --debug; try --exclude on the node it names") from exc
     finally:

@@ -107,7 +107,7 @@ def test_backend_cases(op, tmp_path):
 # ops whose backend cases all fall under a rule (listed so it is a decision, not an accident)
 _NO_RUNNABLE: dict[str, str] = {
     "Cast": "every shipped Cast case converts from/to float16, float64, bfloat16, float8, int4 or string "
-            "(test_cast.py covers float32/int32/int64/bool casts against onnxruntime)",
+            "(test_shape_ops.py::test_cast covers float32/int32/int64/bool casts against onnxruntime)",
 }
 
 

@@ -113,3 +113,21 @@ def test_palette_with_transparency_index_is_composited_on_white(tmp_path):
     x = preprocess_image(path, PreprocessSpec(size=(4, 4)))[0]
     np.testing.assert_allclose(x[:, 0, 0], [1.0, 0.0, 0.0])  # the opaque red pixel stays red
     np.testing.assert_allclose(x[:, 1:, :], 1.0)  # transparent black shows as white
+
+
+def test_truncated_image_is_a_data_error_and_its_file_is_closed(tmp_path):
+    """A PNG cut short opens but fails to decode: DataError, and no leaked handle (a ResourceWarning the
+    CLI would print as a warning line, and one open file per bad image in a large folder)."""
+    import gc
+    import warnings
+
+    buf = tmp_path / "full.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(buf)
+    path = tmp_path / "cut.png"
+    path.write_bytes(buf.read_bytes()[:300])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(DataError, match="cannot decode image cut.png: image file is truncated"):
+            preprocess_image(path, PreprocessSpec(size=(4, 4)))
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

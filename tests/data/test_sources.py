@@ -137,3 +137,14 @@ def test_summary_counts_skipped_files(tmp_path):
     ds = open_source(root, SPEC, IMG_INPUT)
     assert len(list(ds)) == 4
     assert ds.summary() == f"6 samples from {root}, 2 classes, 2 skipped (not a readable image)"
+
+
+def test_image_folder_for_a_dynamic_size_input_fails_when_opened(tmp_path):
+    """Images cannot be resized to an unknown size: say so when the source is opened, not mid-calibration."""
+    from edgekit.data import InputSpec
+    from edgekit.errors import InputError
+
+    dyn = [InputSpec("x", (None, 3, None, None), np.dtype("float32"))]
+    with pytest.raises(InputError, match=r"image folder but the size of model input 'x' \[\?, 3, \?, \?\].*"
+                                         r"is dynamic.*\"size\": \[H, W\]"):
+        open_source(_folder(tmp_path / "d"), PreprocessSpec(size=None), dyn)

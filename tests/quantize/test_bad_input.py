@@ -87,3 +87,61 @@ def test_ctrl_c_during_calibration_leaves_no_output(tiny_model, tmp_path):
         edgekit.quantize(tiny_model, samples, out)
     assert out.read_bytes() == b"previous result"  # untouched: the new file never replaced it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.onnx", "tiny.onnx"]
+
+
+def test_unwritable_output_or_report_fails_before_calibration(tiny_model, tmp_path):
+    """An -o or --report that cannot be written is an InputError up front, not an OSError after the work."""
+    read = []
+
+    def samples():  # records whether calibration started
+        read.append(1)
+        yield {"x": np.zeros((1, 3, 8, 8), np.float32)}
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    with pytest.raises(InputError, match=r"cannot write output .*a_file/o\.onnx"):
+        edgekit.quantize(tiny_model, samples, blocker / "o.onnx")
+    with pytest.raises(InputError, match=r"cannot write report file"):
+        edgekit.quantize(tiny_model, samples, tmp_path / "o.onnx", report=blocker / "r.json")
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(InputError, match=r"is a directory"):
+        edgekit.quantize(tiny_model, samples, tmp_path / "adir")
+    assert read == [] and not (tmp_path / "o.onnx").exists()
+    # a parent that does not exist yet is fine: it is created
+    edgekit.quantize(tiny_model, samples, tmp_path / "new" / "sub" / "o.onnx")
+    assert (tmp_path / "new" / "sub" / "o.onnx").is_file()
+
+
+@pytest.mark.parametrize("method", ["minmax", "entropy"])
+def test_an_edgekit_error_from_the_data_passes_through_unwrapped(tiny_model, tmp_path, method):
+    """An error the data source raises mid-calibration (inside onnxruntime's reader) keeps its own line:
+    it is not re-wrapped as "calibration failed in onnxruntime" / "onnxruntime.quantization failed"."""
+    def samples():
+        yield {"x": np.zeros((1, 3, 8, 8), np.float32)}
+        raise InputError("sample 1 is broken", "a test says so", "fix it")
+
+    with pytest.raises(InputError) as exc:
+        edgekit.quantize(tiny_model, samples, tmp_path / "o.onnx", method=method)
+    assert str(exc.value) == "sample 1 is broken: a test says so. Fix it."
+    assert not (tmp_path / "o.onnx").exists()
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic", "fp16"])
+def test_a_graph_onnxruntime_cannot_load_is_one_model_error(tmp_path, calib_npy, mode, capfd):
+    """Gather's inputs swapped (float indices): onnxruntime rejects the graph. Said once, up front; no
+    traceback from quant_pre_process's logger on stderr."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgekit.errors import ModelError
+
+    emb = numpy_helper.from_array(np.ones((10, 4), np.float32), "emb")
+    g = helper.make_graph([helper.make_node("Gather", ["ids", "emb"], ["y"])], "bad",
+                          [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [emb])
+    path = tmp_path / "bad.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
+    with pytest.raises(ModelError, match=r"onnxruntime cannot load bad\.onnx: .*Gather"):
+        edgekit.quantize(path, calib_npy, tmp_path / "o.onnx", mode=mode)
+    assert "Traceback" not in capfd.readouterr().err
+    assert not (tmp_path / "o.onnx").exists()

@@ -92,3 +92,45 @@ def test_runner_reports_errors_as_json_with_exit_3(tmp_path):
     assert out.returncode == 3
     err = json.loads(out.stdout.strip().splitlines()[-1])["error"]
     assert err["kind"] == "ModelError" and "bad.tflite" in err["what"]
+
+
+def test_timings_are_exact_up_to_the_cap():
+    x = np.random.default_rng(4).gamma(2.0, 1.5, 500) + 3.0  # latency-like: positive, right-skewed
+    t = device.Timings(cap=500)
+    for v in x:
+        t.add(float(v))
+    s = t.stats()
+    want = dict(zip(["p50", "p90", "p99"], np.percentile(x, [50, 90, 99])))
+    want.update(mean=x.mean(), std=x.std(), min=x.min(), max=x.max())
+    # the running sums are float64 sums of the same values in another order: rounding only
+    assert s == pytest.approx(want, rel=1e-9)
+
+
+def test_timings_beyond_the_cap_keep_exact_moments_and_a_uniform_sample():
+    x = np.random.default_rng(5).permutation(np.arange(20000, dtype=float))  # every value 0..19999 once
+    t = device.Timings(cap=1000, seed=1)
+    for v in x:
+        t.add(float(v))
+    s = t.stats()
+    assert t.n == 20000 and (s["min"], s["max"]) == (0.0, 19999.0)
+    assert s["mean"] == pytest.approx(x.mean(), rel=1e-12) and s["std"] == pytest.approx(x.std(), rel=1e-9)
+    # a uniform sample of 1000 from 0..19999: a quantile's standard error is 20000*sqrt(p(1-p)/1000), i.e.
+    # 316 at p50, 190 at p90, 63 at p99; allow 4 standard errors (seeded, so this is not flaky either way)
+    for key, p, se in (("p50", 0.50, 316), ("p90", 0.90, 190), ("p99", 0.99, 63)):
+        assert abs(s[key] - p * 19999) <= 4 * se, (key, s[key])
+    assert s["min"] <= s["p50"] <= s["p90"] <= s["p99"] <= s["max"]
+
+
+def test_memory_figures_do_not_grow_with_the_number_of_runs(tmp_path):
+    """Peak RSS must be the model's: keeping every run's time in a list grew ~32 bytes a run (6.4 MB here)."""
+    path = str(tflite_builder.add_relu_model(tmp_path / "m.tflite"))
+    code = ("import json, sys; from edgekit.runtime.device import measure\n"
+            "print(json.dumps(measure(sys.argv[1], threads=1, warmup=0, runs=int(sys.argv[2]))['memory_mb']))")
+    growth = {}
+    for runs in (2000, 200_000):  # each in a fresh process, as edgekit profile does
+        out = subprocess.run([sys.executable, "-c", code, path, str(runs)], capture_output=True, text=True,
+                             timeout=600)
+        assert out.returncode == 0, out.stderr
+        growth[runs] = json.loads(out.stdout.strip().splitlines()[-1])["growth"]
+    # 198,000 more runs: at most 2 MB more (allocator noise); a per-run list would add >= 6 MB
+    assert growth[200_000] - growth[2000] <= 2.0, growth

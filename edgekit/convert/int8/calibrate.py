@@ -8,6 +8,7 @@ in calibrator.py), so a folder of 50,000 images is never held in memory.
 """
 from __future__ import annotations
 
+import itertools
 import time
 import warnings
 
@@ -18,11 +19,15 @@ SIGNATURE = "serving_default"  # written by edgekit's converter (writer.py)
 
 def signature_inputs(model_bytes: bytes):
     """InputSpecs (name, shape, dtype) of the float model's serving_default signature, in signature order."""
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     from ...data import InputSpec
 
-    runner = Interpreter(model_content=bytes(model_bytes)).get_signature_runner(SIGNATURE)
+    # Only the signature is read: no XNNPACK delegate, whose "INFO: Created ... delegate" line on
+    # stderr would otherwise precede a one-line data error.
+    runner = Interpreter(model_content=bytes(model_bytes),
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+                         ).get_signature_runner(SIGNATURE)
     details = runner.get_input_details()
     return [InputSpec(name, tuple(int(d) for d in det["shape"]), np.dtype(det["dtype"]))
             for name, det in details.items()]
@@ -108,13 +113,17 @@ def calibrate(model_bytes: bytes, recipe_manager, dataset, ranges, extra=()) -> 
     from .options import RangeUpdate
 
     update = qsv_utils.min_max_update if ranges is RangeUpdate.MINMAX else qsv_utils.moving_average_update
+    start, n = time.perf_counter(), 0
+    samples = iter(progress(dataset, total=dataset.count, desc="calibrating", unit="sample"))
+    # Read (and check) the first sample before LiteRT starts: a bad data source then fails with its
+    # one-line error alone, not after the interpreter's "INFO: Created ... delegate" line.
+    first = next(samples, None)
     with warnings.catch_warnings():
         # "experimental_preserve_all_tensors ... debugging only": it is how the Calibrator reads activations.
         warnings.simplefilter("ignore", UserWarning)
         cal = calibrator.Calibrator(bytes(model_bytes), num_threads=_threads(), qsv_update_func=update)
     side = _RangeRecorder(model_bytes, extra) if extra else None
-    start, n = time.perf_counter(), 0
-    for feeds, _ in progress(dataset, total=dataset.count, desc="calibrating", unit="sample"):
+    for feeds, _ in itertools.chain([first] if first is not None else [], samples):
         # One sample per call: QSVs accumulate in the Calibrator across calls.
         cal.calibrate({SIGNATURE: [feeds]}, recipe_manager)
         if side is not None:

@@ -71,6 +71,8 @@ def run_int8(args, convert_options, out) -> int:
             ["float ops inside", ", ".join(r.float_ops) or "none"]]
     if r.calib_samples:
         rows.append(["calibration", f"{r.calib_samples} samples, {r.calib_seconds:.2f} s"])
+    if r.skipped:
+        rows.append(["skipped files", f"{r.skipped} unreadable (--strict makes them an error)"])
     if r.drop is not None:
         rows += [["drop", f"{r.drop:.2f} points ({r.drop_metric}); budget {args.max_drop}: "
                           f"{'met' if r.budget_met else 'NOT met'}"],

@@ -74,6 +74,7 @@ class Int8Result:
     budget_met: bool | None = None
     calib_samples: int = 0
     calib_seconds: float = 0.0
+    skipped: int = 0                           # unreadable calibration files skipped (without --strict)
     tensors: tuple[TensorError, ...] = ()
 
     def to_dict(self) -> dict:

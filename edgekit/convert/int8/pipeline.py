@@ -85,7 +85,7 @@ def quantize_bytes(float_bytes: bytes, options: Int8Options, calib=None, spec=No
         manager.load_quantization_recipe(recipe.static_wi8_ai8())
         extra_names = complete.float_activation_ranges(interface.read(float_bytes))
         qsvs, ranges, n, secs = calibrate(float_bytes, manager, ds, options.ranges, extra_names)
-        extra.update(calib_samples=n, calib_seconds=round(secs, 3))
+        extra.update(calib_samples=n, calib_seconds=round(secs, 3), skipped=ds.skipped)
         qbytes = quantize_static(float_bytes, qsvs, ranges)
         if options.max_drop is not None:
             from . import fallback
@@ -134,7 +134,12 @@ def convert_int8(model, output, convert_options, options: Int8Options, calib=Non
     from ..writer import serialize
     from .calibrate import resolve_spec
 
+    from ...quantize.api import check_output
+
     check(options, calib, eval_data, report)
+    check_output(output)
+    if report is not None:
+        check_output(report, "report file")
     float_bytes = bytes(serialize(lower_model(model, convert_options, progress=progress)))
     stored = None
     if spec is None and isinstance(model, (str, Path)):
