@@ -46,16 +46,11 @@ def uptime() -> str:
 
 def latency_table(models: dict, rounds: int, runs: int) -> dict:
     from ai_edge_litert.interpreter import Interpreter
+    from tflite_pair_latency import warmed
 
     interps = {}
     for name, path in models.items():
-        it = Interpreter(model_path=str(path), num_threads=1)  # default delegate: XNNPACK
-        it.allocate_tensors()
-        for d in it.get_input_details():
-            it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
-        for _ in range(5):
-            it.invoke()
-        interps[name] = it
+        interps[name] = warmed(Interpreter(model_path=str(path), num_threads=1), 5)  # default delegate: XNNPACK
     wall = {name: [] for name in models}
     cpu = {name: [] for name in models}
     for _ in range(rounds):

@@ -19,6 +19,16 @@ import time
 import numpy as np
 
 
+def warmed(it, invokes: int = 3):
+    """``it`` with tensors allocated, zero inputs set and a few invokes done (first runs pick kernels)."""
+    it.allocate_tensors()
+    for d in it.get_input_details():
+        it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+    for _ in range(invokes):
+        it.invoke()
+    return it
+
+
 def interpreter(runtime: str):
     if runtime == "tf":
         import tensorflow as tf
@@ -42,13 +52,7 @@ def main() -> int:
     its = {}
     for spec in args.models:
         key, path = spec.split("=", 1)
-        it = cls(model_path=path, num_threads=1)
-        it.allocate_tensors()
-        for d in it.get_input_details():
-            it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
-        for _ in range(3):
-            it.invoke()
-        its[key] = it
+        its[key] = warmed(cls(model_path=path, num_threads=1))
     per_round = {k: [] for k in its}
     for _ in range(args.rounds):
         for k, it in its.items():

@@ -146,13 +146,9 @@ def op_jobs(path) -> list:
 def time_op(content: bytes, runs: int) -> float:
     """Median thread-CPU ms of one invoke (1 thread: all the work is this thread's)."""
     from ai_edge_litert.interpreter import Interpreter
+    from tflite_pair_latency import warmed
 
-    it = Interpreter(model_content=content, num_threads=1)
-    it.allocate_tensors()
-    for d in it.get_input_details():
-        it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
-    for _ in range(3):
-        it.invoke()
+    it = warmed(Interpreter(model_content=content, num_threads=1))
     ts = []
     for _ in range(runs):
         t = time.thread_time()

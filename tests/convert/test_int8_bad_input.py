@@ -86,20 +86,27 @@ def test_cli_uint8_io_on_target_without_uint8_kernels_exits_2_with_one_line(tmp_
     assert _leftovers(tmp_path) == []
 
 
+def _interrupted_at(n: int, seen: list):
+    """A sample source (a fresh iterator per pass) that records each sample it yields and raises
+    KeyboardInterrupt, as Ctrl-C would, when sample ``n`` is requested."""
+    rng = np.random.default_rng(0)
+
+    def samples():
+        for i in range(10):
+            if i == n:
+                raise KeyboardInterrupt
+            seen.append(i)
+            yield {"x": rng.random((1, 3, SIZE, SIZE), dtype=np.float32)}
+
+    return samples
+
+
 def test_interrupt_during_accuracy_aware_evaluation_leaves_no_file(tmp_path, src):
     """Ctrl-C after calibration, while --max-drop evaluates: still nothing written, old file kept."""
     import edgekit
 
-    rng = np.random.default_rng(0)
     evaluated = []
-
-    def eval_samples():
-        for i in range(10):
-            if i == 3:
-                raise KeyboardInterrupt
-            evaluated.append(i)
-            yield {"x": rng.random((1, 3, SIZE, SIZE), dtype=np.float32)}
-
+    eval_samples = _interrupted_at(3, evaluated)
     out = tmp_path / "o.tflite"
     out.write_bytes(b"previous")
     with pytest.raises(KeyboardInterrupt):
@@ -112,16 +119,8 @@ def test_interrupt_during_accuracy_aware_evaluation_leaves_no_file(tmp_path, src
 def test_interrupt_during_calibration_leaves_no_file(tmp_path, src):
     import edgekit
 
-    rng = np.random.default_rng(0)
     seen = []
-
-    def samples():  # a fresh iterator per pass; Ctrl-C arrives while the third sample is requested
-        for i in range(10):
-            if i == 2:
-                raise KeyboardInterrupt
-            seen.append(i)
-            yield {"x": rng.random((1, 3, SIZE, SIZE), dtype=np.float32)}
-
+    samples = _interrupted_at(2, seen)  # Ctrl-C arrives while the third sample is requested
     out = tmp_path / "o.tflite"
     with pytest.raises(KeyboardInterrupt):
         edgekit.convert(src, out, int8=True, calib=samples)

@@ -39,10 +39,25 @@ def _qparams(path):
             if n.op_type == "QuantizeLinear"}
 
 
+def _ort_reader(data):
+    """onnxruntime's own CalibrationDataReader over the rows of ``data`` (input "x"), one sample per call."""
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(data[i:i + 1] for i in range(len(data)))
+
+        def get_next(self):
+            x = next(self.it, None)
+            return None if x is None else {"x": x}
+
+    return Reader()
+
+
 @pytest.mark.parametrize("build,shape", [(residual_model, (20, 4, 6, 6)), (conv_classifier, (20, 3, 8, 8))])
 @pytest.mark.parametrize("act", ["uint8", "int8"])
 def test_minmax_ranges_match_onnxruntime_calibrator(tmp_path, build, shape, act):
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType
+    from onnxruntime.quantization import QuantFormat, QuantType
     from onnxruntime.quantization import quantize_static as ort_quantize_static
 
     src = build(tmp_path / "m.onnx")
@@ -54,17 +69,9 @@ def test_minmax_ranges_match_onnxruntime_calibrator(tmp_path, build, shape, act)
     quantize_static(pre, ours, DatasetReader(open_source(tmp_path / "c.npy", None, "x")), tmp_path / "r.json",
                     activations=act, weights="int8", fmt="qdq", per_channel=True, method=Method.MINMAX)
 
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter(data[i:i + 1] for i in range(len(data)))
-
-        def get_next(self):
-            x = next(self.it, None)
-            return None if x is None else {"x": x}
-
     theirs = tmp_path / "theirs.onnx"
     qt = QuantType.QUInt8 if act == "uint8" else QuantType.QInt8
-    ort_quantize_static(str(pre), str(theirs), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+    ort_quantize_static(str(pre), str(theirs), _ort_reader(data), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=qt, weight_type=QuantType.QInt8)
     a, b = _qparams(ours), _qparams(theirs)
     assert a.keys() == b.keys() and len(a) >= 4
@@ -81,7 +88,7 @@ def test_minmax_ranges_match_onnxruntime_calibrator(tmp_path, build, shape, act)
 def test_histogram_methods_fed_in_chunks_stay_close_to_one_pass(tmp_path, method, rel):
     """Entropy/percentile are fed to onnxruntime's HistogramCalibrater in CHUNK-sized calls (flat memory);
     the scales must stay close to onnxruntime's single collect_data pass over the whole set."""
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType
     from onnxruntime.quantization import quantize_static as ort_quantize_static
 
     from edgekit.quantize.calib import CHUNK
@@ -95,16 +102,8 @@ def test_histogram_methods_fed_in_chunks_stay_close_to_one_pass(tmp_path, method
     quantize_static(pre, ours, DatasetReader(open_source(tmp_path / "c.npy", None, "x")), tmp_path / "r.json",
                     activations="uint8", weights="int8", fmt="qdq", per_channel=True, method=Method(method))
 
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter(data[i:i + 1] for i in range(len(data)))
-
-        def get_next(self):
-            x = next(self.it, None)
-            return None if x is None else {"x": x}
-
     theirs = tmp_path / "theirs.onnx"
-    ort_quantize_static(str(pre), str(theirs), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+    ort_quantize_static(str(pre), str(theirs), _ort_reader(data), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.Entropy if method == "entropy"
                         else CalibrationMethod.Percentile)
