@@ -106,7 +106,7 @@ def distill(teacher, student, data, output, *, val=None, width: float = 1.0, epo
     if isinstance(student, str):
         from ..zoo import entry
 
-        if entry(student).kind != "image":  # unknown names raise here, listing the zoo
+        if entry(student, kind="image").kind != "image":  # unknown names raise here, listing the image models
             raise InputError(f"student {student!r} is not an image classifier", "distillation trains on images",
                              "pick tiny-mobilenet or tiny-resnet")
     output = Path(output)

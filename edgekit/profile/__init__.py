@@ -60,9 +60,8 @@ def profile(model, target=None, *, threads: int | None = None, warmup: int = 10,
     are identity, ssh_config, remote_python, benchmark_binary, perf_test_binary, delegate (docs/remote.md).
     """
     path = Path(model)
-    if path.is_dir():  # "not found" would send the user looking for a path that exists
-        raise InputError(f"model {path} is a directory", "profile measures one .onnx or .tflite file",
-                         "give the model file (in a bundle directory: the .onnx or .tflite inside it)")
+    if path.is_dir():  # a bundle: the model edgekit.load(DIR, target=...) would run, hash-checked
+        path = bundle_model(path, target)
     if not path.is_file():
         raise InputError(f"model {path} not found", "no such file", "check the path")
     tgt = get_target(target)
@@ -162,3 +161,13 @@ def table_row(r: dict) -> list:
     return [Path(r["model"]).name, r["target"], r["measured_on"], r["runtime"]["name"], r["threads"],
             r["load_ms"], r["first_run_ms"], r["latency_ms"]["p50"], r["latency_ms"]["p99"],
             r["throughput_per_s"], r["memory_mb"]["peak_rss"], r["model_bytes"] / 1e6, verdict]
+
+
+def bundle_model(root: Path, target) -> Path:
+    """The model file of bundle directory ``root`` for ``target`` (its format), verified against edgekit.json."""
+    from ..runtime.bundle import MANIFEST, choose, read_manifest, verify
+
+    if not (root / MANIFEST).is_file():  # "not found" would send the user looking for a path that exists
+        raise InputError(f"model {root} is a directory", f"profile measures one .onnx or .tflite file, or a "
+                         f"bundle directory with {MANIFEST}", "give the model file or a directory made by `edgekit bundle`")
+    return verify(root, choose(read_manifest(root), target))

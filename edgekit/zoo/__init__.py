@@ -47,12 +47,14 @@ def names() -> list[str]:
     return list(_ZOO)
 
 
-def entry(name: str) -> ZooEntry:
+def entry(name: str, kind: str | None = None) -> ZooEntry:
+    """The zoo entry ``name``; with ``kind`` ("image", "tokens") the error lists only that kind's names."""
     try:
         return _ZOO[name]
     except KeyError:
-        raise InputError(f"unknown model architecture {name!r}", "it is not in the edgekit zoo",
-                         f"choose one of: {', '.join(_ZOO)}") from None
+        choices = [n for n, e in _ZOO.items() if kind is None or e.kind == kind]
+        raise InputError(f"unknown model architecture {name!r}", "it is not in the edgekit zoo"
+                         + (f" of {kind} models" if kind else ""), f"choose one of: {', '.join(choices)}") from None
 
 
 def require_torch():

@@ -37,6 +37,23 @@ def test_cli_errors_are_one_line(tmp_path, onnx_model, capsys):
     assert code == 2 and "unknown target" in capsys.readouterr().err
 
 
+def test_profile_takes_a_bundle_directory_and_checks_its_hash(tmp_path, onnx_model, labels_file, capsys):
+    import platform
+
+    host = "x86_64" if platform.machine().lower() in ("x86_64", "amd64") else "linux-arm64"
+    out = tmp_path / "bundle"
+    assert main(["bundle", str(onnx_model), "--target", host, "--labels", str(labels_file), "-o", str(out)]) == 0
+    capsys.readouterr()
+    report = tmp_path / "p.json"
+    assert main(["profile", str(out), "--target", host, "--runs", "3", "--json", str(report)]) == 0
+    record = json.loads(report.read_text())
+    assert record["model"].endswith("colour.onnx") and record["format"] == "onnx" and record["runs"] == 3
+    (out / "colour.onnx").write_bytes((out / "colour.onnx").read_bytes() + b"x")  # tampered: refused, not measured
+    code = main(["profile", str(out), "--target", host, "--runs", "3"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "does not match edgekit.json" in err
+
+
 LIGHT = """
 import sys, edgekit
 m = edgekit.load(sys.argv[1])
