@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if not debug:  # a warning is one line too, not python's "file:line: Category: ..." plus a source line
+        import warnings
+
+        warnings.showwarning = lambda message, *_a, **_k: print(
+            f"edgekit {args.command}: warning: {message}", file=sys.stderr)
     try:
         return int(args.func(args) or 0)
     except EdgekitError as exc:

@@ -81,7 +81,9 @@ def model_spec(model, spec=None):
     from .data import spec_for_input
 
     info = model.inputs[0]
-    natural = spec_for_input(info.shape, "float32" if _quantized(info) else info.dtype.name)
+    # open dims (dynamic H/W) have no natural size: the spec given or stored must say it (the batch dim,
+    # index 0, is always run with 1)
+    natural = spec_for_input(_open_shape(info), "float32" if _quantized(info) else info.dtype.name)
     base = spec if spec is not None else stored_spec(model)
     if base is None:
         return natural
@@ -103,8 +105,13 @@ def open_for(model, data, spec=None, **kw):
     # An integer interface (TFLite --io int8|uint8) takes the same float data as the float model:
     # Model.run quantizes float arrays with the input's scale and zero point, so the data layer must
     # not insist on the integer dtype (None: any numeric array; raw integers pass through unchanged).
-    inputs = [InputSpec(i.name, i.shape, None) if _quantized(i) else i for i in model.inputs]
+    inputs = [InputSpec(i.name, _open_shape(i), None if _quantized(i) else i.dtype) for i in model.inputs]
     return open_source(data, model_spec(model, spec), inputs, **kw)
+
+
+def _open_shape(info) -> tuple:
+    """The input's shape with None at the dims the model leaves open (the batch dim stays 1)."""
+    return tuple(None if i in info.dynamic and i > 0 else d for i, d in enumerate(info.shape))
 
 
 def _check_labels(model, ds) -> None:

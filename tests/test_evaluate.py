@@ -9,7 +9,7 @@ from PIL import Image
 
 import edgekit
 from edgekit.cli import main
-from edgekit.errors import DataError
+from edgekit.errors import DataError, InputError
 
 
 def channel_mean_model(path, gain=1.0, classes=3):
@@ -165,3 +165,31 @@ def test_cli_unwritable_json_fails_before_evaluating(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "samples" not in out  # no table: nothing was evaluated
     assert len(err.strip().splitlines()) == 1 and "cannot write --json file" in err
+
+
+def _mean_model(path, hw):
+    """Conv 3x3 (fixed weights) -> GlobalAveragePool -> MatMul to 3 classes, input 1x3xHxW (None = open)."""
+    rng = np.random.default_rng(3)
+    inits = [numpy_helper.from_array(rng.normal(size=(4, 3, 3, 3)).astype(np.float32), "k"),
+             numpy_helper.from_array(rng.normal(size=(4, 3)).astype(np.float32), "w")]
+    nodes = [helper.make_node("Conv", ["x", "k"], ["c"]), helper.make_node("GlobalAveragePool", ["c"], ["p"]),
+             helper.make_node("Flatten", ["p"], ["f"]), helper.make_node("MatMul", ["f", "w"], ["logits"])]
+    dims = [1, 3, *(d if d else n for d, n in zip(hw, ("h", "w")))]
+    g = helper.make_graph(nodes, "m", [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
+    return path
+
+
+def test_dynamic_height_width_takes_its_size_from_the_spec(tmp_path):
+    """Open H/W were once run at 1x1 (the runtime's stand-in size), silently wrong: now the data is resized to
+    the spec's size and the model runs at that size, or there is a clear error when no size is known."""
+    from edgekit.data import PreprocessSpec
+
+    data = colour_folder(tmp_path / "d")
+    dyn, fixed = _mean_model(tmp_path / "dyn.onnx", (None, None)), _mean_model(tmp_path / "fix.onnx", (5, 5))
+    with pytest.raises(InputError, match=r"'x' \[1, 3, \?, \?\].*dynamic.*size"):
+        edgekit.evaluate([dyn], data)
+    (r,) = edgekit.evaluate([dyn], data, reference=fixed, spec=PreprocessSpec(size=(5, 5)))
+    # the same weights at the same 5x5 input: identical arithmetic, so identical logits (SQNR inf)
+    assert r.samples == 12 and r.agreement == 100.0 and r.max_abs_error == 0.0

@@ -41,8 +41,7 @@ def load(path, threads: int | None = None, target=None) -> "Model":
     backend, fmt = open_backend(str(p), threads)
     for info in backend.inputs:  # the issue's rule for dynamic dims: run with 1, and say so
         if info.dynamic:
-            warnings.warn(f"input {info.name!r} of {p.name} has a dynamic dimension; edgekit runs it with "
-                          f"shape {list(info.shape)}", EdgekitWarning, stacklevel=2)
+            warnings.warn(_dynamic_note(info, p.name), EdgekitWarning, stacklevel=2)
     return Model(p, backend, fmt, threads)
 
 
@@ -116,7 +115,7 @@ class Model:
 
     def _prepare(self, info: TensorInfo, value) -> np.ndarray:
         arr = np.asarray(value)
-        if arr.shape != info.shape:
+        if arr.shape != info.shape and not _fits_open(arr.shape, info):
             hint = " (add a batch dimension: x[None])" if arr.shape == info.shape[1:] else ""
             raise InputError(f"input {info.name!r} has shape {list(arr.shape)}",
                              f"the model expects {list(info.shape)}", f"reshape or resize the input{hint}")
@@ -129,6 +128,22 @@ class Model:
             return arr.astype(info.dtype)
         raise InputError(f"input {info.name!r} has dtype {arr.dtype.name}", f"the model expects {info.dtype.name}",
                          f"pass x.astype(np.{info.dtype.name})")
+
+
+def _dynamic_note(info: TensorInfo, file: str) -> str:
+    if info.dynamic == (0,):
+        return f"input {info.name!r} of {file} has a dynamic dimension (the batch); edgekit runs it with " \
+               f"shape {list(info.shape)}"
+    return (f"input {info.name!r} of {file} has a dynamic dimension at axes {list(info.dynamic)}; run() takes any "
+            f"size there, measurements without data use shape {list(info.shape)}")
+
+
+def _fits_open(shape: tuple, info: TensorInfo) -> bool:
+    """Same rank, and equal to the model's shape except at open dims past the batch (any size >= 1 there).
+
+    The batch stays 1 even when open: a device runs one sample at a time (issue 2's rule)."""
+    return bool(info.dynamic) and len(shape) == len(info.shape) and all(
+        n == want or (0 < i and i in info.dynamic and n >= 1) for i, (n, want) in enumerate(zip(shape, info.shape)))
 
 
 def _fits(arr: np.ndarray, dtype: np.dtype) -> bool:

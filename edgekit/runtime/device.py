@@ -40,13 +40,17 @@ _ORT_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor
 
 
 class TensorInfo:
-    """One model input or output. ``scale``/``zero_point`` are set for quantized tensors only."""
+    """One model input or output. ``scale``/``zero_point`` are set for quantized tensors only.
+
+    ``dynamic`` holds the indices of dims the model leaves open (empty when static). ``shape`` has 1
+    there, the size edgekit measures with; ``Model.run`` accepts any size at those dims.
+    """
 
     __slots__ = ("name", "shape", "dtype", "scale", "zero_point", "dynamic")
 
-    def __init__(self, name, shape, dtype, scale=None, zero_point=None, dynamic=False):
+    def __init__(self, name, shape, dtype, scale=None, zero_point=None, dynamic=()):
         self.name, self.shape, self.dtype = name, tuple(int(d) for d in shape), np.dtype(dtype)
-        self.scale, self.zero_point, self.dynamic = scale, zero_point, dynamic
+        self.scale, self.zero_point, self.dynamic = scale, zero_point, tuple(dynamic)
 
     @property
     def quantized(self) -> bool:
@@ -75,10 +79,10 @@ def detect_format(path: str) -> str:
                      "give a .onnx or .tflite file")
 
 
-def _dims(shape) -> tuple[list[int], bool]:
-    """Fix dynamic dims (None, -1, symbolic) to 1 — a device runs one sample at a time."""
-    dims = [d if isinstance(d, (int, np.integer)) and d > 0 else 1 for d in shape]
-    return dims, any(not (isinstance(d, (int, np.integer)) and d > 0) for d in shape)
+def _dims(shape) -> tuple[list[int], tuple[int, ...]]:
+    """Fix dynamic dims (None, -1, symbolic) to 1 — a device runs one sample at a time — and say which."""
+    fixed = [isinstance(d, (int, np.integer)) and d > 0 for d in shape]
+    return [d if ok else 1 for d, ok in zip(shape, fixed)], tuple(i for i, ok in enumerate(fixed) if not ok)
 
 
 class OrtBackend:
@@ -165,6 +169,7 @@ class TfliteBackend:
         self.inputs = [self._info(d, names) for d in self.interpreter.get_input_details()]
         self.outputs = [self._info(d, names) for d in self.interpreter.get_output_details()]
         self._in_idx = [d["index"] for d in self.interpreter.get_input_details()]
+        self._open = {idx: info.shape for info, idx in zip(self.inputs, self._in_idx) if info.dynamic}
         self._out_idx = [d["index"] for d in self.interpreter.get_output_details()]
 
     def _resize_dynamic(self):
@@ -188,16 +193,28 @@ class TfliteBackend:
     def _info(d: dict, names: dict) -> TensorInfo:
         scale, zp = d.get("quantization", (0.0, 0))
         quantized = scale != 0.0 and np.dtype(d["dtype"]).kind in "iu"
-        dynamic = any(s < 0 for s in d.get("shape_signature", d["shape"]))
+        _, dynamic = _dims(d.get("shape_signature", d["shape"]))
         return TensorInfo(names.get(d["index"], d["name"]), d["shape"], d["dtype"],
                           float(scale) if quantized else None, int(zp) if quantized else None, dynamic)
 
     def run(self, feeds: dict) -> list:
         interp = self.interpreter
+        if self._open:  # inputs with open dims: a new size needs the tensors resized and reallocated first
+            self._fit(feeds)
         for info, idx in zip(self.inputs, self._in_idx):
             interp.set_tensor(idx, feeds[info.name])
         interp.invoke()
         return [interp.get_tensor(i) for i in self._out_idx]
+
+    def _fit(self, feeds: dict) -> None:
+        changed = False
+        for info, idx in zip(self.inputs, self._in_idx):
+            shape = feeds[info.name].shape
+            if info.dynamic and shape != self._open.get(idx):
+                self.interpreter.resize_tensor_input(idx, list(shape))
+                self._open[idx], changed = shape, True
+        if changed:
+            self.interpreter.allocate_tensors()
 
 
 def open_backend(path: str, threads: int | None = None):

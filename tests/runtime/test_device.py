@@ -25,8 +25,8 @@ def test_detect_format(tmp_path):
 
 
 def test_dims_fix_dynamic_to_one():
-    assert device._dims([None, 3, "H", -1]) == ([1, 3, 1, 1], True)
-    assert device._dims([2, 3]) == ([2, 3], False)
+    assert device._dims([None, 3, "H", -1]) == ([1, 3, 1, 1], (0, 2, 3))  # which dims were open, by index
+    assert device._dims([2, 3]) == ([2, 3], ())
 
 
 def test_ort_reason_strips_status_and_source_location():

@@ -249,3 +249,35 @@ def test_import_and_load_do_not_import_onnx_pillow_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "HEAVY [] ORT" in out.stdout  # ORT marker: the check ran after a real load
+
+
+def _open_width_relu(path, fmt):
+    """y = relu(x) with x of shape [1, open]: ONNX symbolic dim "n", TFLite shape_signature -1."""
+    if fmt == "onnx":
+        import onnx
+        from onnx import TensorProto, helper
+
+        g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "r",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "n"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, "n"])])
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
+        return path
+    g = tflite_builder.Graph()
+    x, y = g.tensor("x", [1, -1]), g.tensor("y", [1, -1])
+    g.op("RELU", [x], [y])
+    g.inputs, g.outputs = [x], [y]
+    return g.write(path)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "tflite"])
+def test_open_dims_past_the_batch_take_any_size(tmp_path, fmt):
+    with pytest.warns(EdgekitWarning, match=r"'x' .*dynamic dimension at axes \[1\]"):
+        model = edgekit.load(_open_width_relu(tmp_path / f"r.{fmt}", fmt))
+    assert model.inputs[0].shape == (1, 1) and model.inputs[0].dynamic == (1,)
+    for n in (4, 7, 4):  # a new size resizes the TFLite tensors; going back works too
+        x = np.linspace(-1, 1, n, dtype=np.float32)[None]
+        np.testing.assert_array_equal(model.run(x)["y"], np.maximum(x, 0))  # relu is exact
+    with pytest.raises(InputError, match=r"shape \[2, 4\]"):  # the batch stays 1 (issue 2's rule)
+        model.run(np.ones((2, 4), np.float32))
+    with pytest.raises(InputError, match=r"shape \[1, 4, 1\]"):  # the rank is not open
+        model.run(np.ones((1, 4, 1), np.float32))
