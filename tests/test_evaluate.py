@@ -9,7 +9,7 @@ from PIL import Image
 
 import edgekit
 from edgekit.cli import main
-from edgekit.errors import DataError, InputError
+from edgekit.errors import DataError, EdgekitWarning, InputError
 
 
 def channel_mean_model(path, gain=1.0, classes=3):
@@ -188,8 +188,10 @@ def test_dynamic_height_width_takes_its_size_from_the_spec(tmp_path):
 
     data = colour_folder(tmp_path / "d")
     dyn, fixed = _mean_model(tmp_path / "dyn.onnx", (None, None)), _mean_model(tmp_path / "fix.onnx", (5, 5))
-    with pytest.raises(InputError, match=r"'x' \[1, 3, \?, \?\].*dynamic.*size"):
+    with pytest.warns(EdgekitWarning, match="axes \\[2, 3\\]"), \
+            pytest.raises(InputError, match=r"'x' \[1, 3, \?, \?\].*dynamic.*size"):
         edgekit.evaluate([dyn], data)
-    (r,) = edgekit.evaluate([dyn], data, reference=fixed, spec=PreprocessSpec(size=(5, 5)))
+    with pytest.warns(EdgekitWarning, match="axes \\[2, 3\\]"):
+        (r,) = edgekit.evaluate([dyn], data, reference=fixed, spec=PreprocessSpec(size=(5, 5)))
     # the same weights at the same 5x5 input: identical arithmetic, so identical logits (SQNR inf)
     assert r.samples == 12 and r.agreement == 100.0 and r.max_abs_error == 0.0
