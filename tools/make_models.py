@@ -101,7 +101,8 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
     teacher, student = args.out / R.TEACHER_FILE, args.out / R.STUDENT_FILE
     figures_path = args.out / R.FIGURES_FILE
     figures = json.loads(figures_path.read_text()) if figures_path.is_file() else {}
-    if not (args.reuse_teacher and teacher.is_file()):
+    reuse = args.reuse_teacher and teacher.is_file()
+    if not reuse:
         print(f"training teacher {rec.teacher.name} x{rec.teacher.width} for {rec.teacher_epochs} epochs", flush=True)
         figures["teacher"] = {**train_teacher(rec, data, teacher, args.threads), "threads": args.threads}
         print(f"teacher written: {teacher}", flush=True)
@@ -131,7 +132,8 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
                   command=cmd, machine=f"{platform.machine()} {platform.processor() or ''}".strip(),
                   date=time.strftime("%Y-%m-%d"))
     t, s = figures["teacher"], figures["student"]
-    write_card(args.out / "shapes-teacher.md", title="shapes-teacher", arch=rec.teacher.name, width=rec.teacher.width,
+    # a reused teacher keeps its card: the file, its training run and the date it was made are unchanged
+    reuse or write_card(args.out / "shapes-teacher.md", title="shapes-teacher", arch=rec.teacher.name, width=rec.teacher.width,
                summary="The teacher of the edgekit demo: trained on labels only.", params=t["params"],
                mb=teacher.stat().st_size / 1e6, test=t["test_accuracy"],
                training=f"{rec.teacher_epochs} epochs, cross-entropy, AdamW lr {rec.lr}, batch {rec.batch_size}, "
