@@ -133,12 +133,13 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
                   date=time.strftime("%Y-%m-%d"))
     t, s = figures["teacher"], figures["student"]
     # a reused teacher keeps its card: the file, its training run and the date it was made are unchanged
-    reuse or write_card(args.out / "shapes-teacher.md", title="shapes-teacher", arch=rec.teacher.name, width=rec.teacher.width,
-               summary="The teacher of the edgekit demo: trained on labels only.", params=t["params"],
-               mb=teacher.stat().st_size / 1e6, test=t["test_accuracy"],
-               training=f"{rec.teacher_epochs} epochs, cross-entropy, AdamW lr {rec.lr}, batch {rec.batch_size}, "
-                        f"{rec.views} views (shifts+flips); best val epoch "
-                        f"{t['best_epoch']}; {t['train_seconds']:.0f} s on {t.get('threads', 1)} torch thread(s)", **common)
+    if not reuse:
+        write_card(args.out / "shapes-teacher.md", title="shapes-teacher", arch=rec.teacher.name, width=rec.teacher.width,
+                   summary="The teacher of the edgekit demo: trained on labels only.", params=t["params"],
+                   mb=teacher.stat().st_size / 1e6, test=t["test_accuracy"],
+                   training=f"{rec.teacher_epochs} epochs, cross-entropy, AdamW lr {rec.lr}, batch {rec.batch_size}, "
+                            f"{rec.views} views (shifts+flips); best val epoch "
+                            f"{t['best_epoch']}; {t['train_seconds']:.0f} s on {t.get('threads', 1)} torch thread(s)", **common)
     write_card(args.out / "shapes-student.md", title="shapes-student", arch=rec.student.name, width=rec.student.width,
                summary=f"Pre-distilled student of the edgekit demo ({t['params'] / s['params']:.1f}x fewer "
                        "parameters than the teacher); the demo uses it when torch is not installed or when "
