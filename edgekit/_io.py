@@ -1,4 +1,4 @@
-"""Atomic output: a failure or Ctrl-C never leaves a partial file behind."""
+"""Atomic output (a failure or Ctrl-C never leaves a partial file behind) and early output-path checks."""
 from __future__ import annotations
 
 import contextlib
@@ -7,6 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
+
+from .errors import InputError
 
 
 def _temp_name(target: Path, suffix: str = "") -> Path:
@@ -90,3 +92,23 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_write(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     return Path(path)
+
+
+def check_output(path, what: str = "output") -> None:
+    """Fail before any work when ``path`` cannot be written (a directory, or a parent that cannot be made).
+
+    Without this, an unwritable -o is found only after calibration, as an OSError traceback.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{what} {p} is a directory", "a file path is needed", "give a file name, e.g. -o out/model.onnx")
+    parent = p.parent if str(p.parent) else Path(".")
+    while not parent.exists() and parent != parent.parent:  # the first existing ancestor is the one to write into
+        parent = parent.parent
+    try:  # a real probe: os.access says yes to root even where nothing can be created (/proc, read-only mounts)
+        if not parent.is_dir():
+            raise NotADirectoryError(f"{parent} is not a directory")
+        tempfile.TemporaryFile(dir=parent).close()
+    except OSError as exc:
+        raise InputError(f"cannot write {what} {p}", f"{parent} is not a writable directory "
+                         f"({exc.strerror or exc})", "choose a path in a writable directory") from None

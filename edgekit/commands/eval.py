@@ -38,7 +38,7 @@ def run(args) -> int:
     from ..ui import table
 
     if args.json:  # before evaluating: an unwritable --json would otherwise fail only at the end
-        from ..quantize.api import check_output
+        from .._io import check_output
 
         check_output(args.json, "--json file")
     ref = load(args.reference) if args.reference else None

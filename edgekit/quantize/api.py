@@ -4,6 +4,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from .._io import check_output
 from ..errors import InputError, ModelError, QuantizeError
 from .config import Method, Mode, QuantizeResult, coerce
 
@@ -85,26 +86,6 @@ def _check_args(model, calib, output, mode, max_drop, eval_data, report):
     if report is not None:
         check_output(report, "report file")
     return src, out
-
-
-def check_output(path, what: str = "output") -> None:
-    """Fail before any work when ``path`` cannot be written (a directory, or a parent that cannot be made).
-
-    Without this, an unwritable -o is found only after calibration, as an OSError traceback.
-    """
-    p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{what} {p} is a directory", "a file path is needed", "give a file name, e.g. -o out/model.onnx")
-    parent = p.parent if str(p.parent) else Path(".")
-    while not parent.exists() and parent != parent.parent:  # the first existing ancestor is the one to write into
-        parent = parent.parent
-    try:  # a real probe: os.access says yes to root even where nothing can be created (/proc, read-only mounts)
-        if not parent.is_dir():
-            raise NotADirectoryError(f"{parent} is not a directory")
-        tempfile.TemporaryFile(dir=parent).close()
-    except OSError as exc:
-        raise InputError(f"cannot write {what} {p}", f"{parent} is not a writable directory "
-                         f"({exc.strerror or exc})", "choose a path in a writable directory") from None
 
 
 def _load(src: Path):

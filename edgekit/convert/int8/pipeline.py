@@ -134,7 +134,7 @@ def convert_int8(model, output, convert_options, options: Int8Options, calib=Non
     from ..writer import serialize
     from .calibrate import resolve_spec
 
-    from ...quantize.api import check_output
+    from ..._io import check_output
 
     check(options, calib, eval_data, report)
     check_output(output)
