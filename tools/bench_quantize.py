@@ -10,8 +10,9 @@
    Models are timed in interleaved rounds (every model once per round) so drift hits all alike.
 2. Calibration: seconds edgekit spends calibrating N samples (``QuantizeResult.calib_seconds``: graph
    augmentation, session, reading the data, all runs) vs running the float model over the same N
-   samples, one ``session.run`` per sample with onnxruntime's default threads (the plain way), and
-   also the float model run the way calibration runs (samples side by side, 1 thread each).
+   samples, timed alike from the model file (session creation included on both sides), the faster of:
+   one ``session.run`` per sample with onnxruntime's default threads (the plain way), or samples side by
+   side, 1 thread each (the way calibration runs). The target is judged against that faster figure.
 3. Quality: the shipped student (models/shapes-student.onnx, read at run time and named by sha256) on
    the demo's data (edgekit.demo.shapes, default config = what the student was trained on):
    calibrate on val, --max-drop evaluated on val, every figure on the 1000-image test split.
@@ -101,14 +102,14 @@ def time_models(models: dict, x: np.ndarray, rounds: int, runs: int) -> dict:
 
 
 def run_float(src: Path, data: np.ndarray, side_by_side: bool) -> float:
-    """Seconds to run the float model once per sample: plainly (default threads), or the way edgekit's
-    calibration runs its augmented graph (``calib.workers()`` samples at once, 1 thread each)."""
+    """Seconds to run the float model once per sample, timed the way calibration is timed: from the model
+    file to the last output (session creation and the first, cold run included on both sides). Plainly
+    (default threads), or side by side like calibration (``calib.workers()`` samples at once, 1 thread each)."""
     from edgekit.quantize import calib
 
+    t0 = time.perf_counter()
     sess = session(src, threads=1 if side_by_side and calib.workers() > 1 else 0)
     name = sess.get_inputs()[0].name
-    sess.run(None, {name: data[:1]})  # warm-up, not timed (calibration's time includes its first run: conservative)
-    t0 = time.perf_counter()
     if side_by_side and calib.workers() > 1:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -183,11 +184,11 @@ def speed(work: Path, args) -> tuple[list, dict]:
     med = time_models(models, x, args.rounds, args.runs)
     fastest = min(v for k, v in med.items() if k not in ("float", "edgekit x86_64", CONTROL))
     rows = [[k, round(v, 3), round(med["float"] / v, 2), round(v / fastest, 3)] for k, v in med.items()]
+    best = min(float_secs, float_par_secs)  # the faster way to run the float model: the demanding baseline
     calib_row = {"samples": args.calib, "calib_s": round(calib_secs, 3), "float_s": round(float_secs, 3),
-                 "ratio": round(calib_secs / float_secs, 2), "float_par_s": round(float_par_secs, 3),
-                 "ratio_par": round(calib_secs / float_par_secs, 2), "ort_s": round(ort_secs, 3),
-                 "rounds": args.calib_rounds,
-                 "ratio_ort": round(ort_secs / float_secs, 2)}
+                 "float_par_s": round(float_par_secs, 3), "ratio": round(calib_secs / best, 2),
+                 "ratio_plain": round(calib_secs / float_secs, 2), "ratio_par": round(calib_secs / float_par_secs, 2),
+                 "ort_s": round(ort_secs, 3), "rounds": args.calib_rounds, "ratio_ort": round(ort_secs / best, 2)}
     return rows, calib_row
 
 
@@ -282,11 +283,11 @@ NOTES = {
         "percent faster still. The control row (edgekit's own file in a second session) shows how far two "
         "sessions of one file drift apart here: a gap inside 5% plus that drift is not resolvable.",
     "calibration <= 1.3x float inference, same samples":
-        "Calibration: the range probes cost ~80% of a float run on MobileNetV2 (onnxruntime profile, 1 "
-        "thread: Conv +30% because a probe on a projection conv's output stops its Conv+Add fusion, "
-        "GlobalMaxPool/ReduceMin probes re-read ~32 MB of activations per sample, plus layout reorders). "
-        "Running samples side by side hides part of it. The plain float baseline (default threads) itself "
-        "moves by 1.5x between runs here, so compare with the side-by-side figure too.",
+        "Calibration: with each probe run next to its producer (edgekit/quantize/calib.py), the probed graph "
+        "costs ~1.16x a float run at one thread and ~1.2x side by side (the probes re-read every probed "
+        "activation once, and a probe on a projection conv's output stops its Conv+Add fusion); session "
+        "creation for the bigger graph adds ~6 ms. A miss here is within that margin plus this machine's noise: "
+        "rerun on a quiet machine, or with more --calib samples, which dilute the fixed costs.",
 }
 
 
@@ -335,15 +336,17 @@ def main() -> int:
                 "MobileNetV2 224x224 (edgekit.zoo, 1000 classes), per-channel int8 weights:", "",
                 md_table(["model", "median ms", "speed-up vs float", "vs fastest ORT INT8"], rows), "",
                 f"Calibration ({calib['samples']} samples, minmax, target x86_64; medians of {calib['rounds']} "
-                f"interleaved rounds): edgekit {calib['calib_s']} s; "
-                f"float model over the same samples, one run per sample with default threads {calib['float_s']} s "
-                f"(**{calib['ratio']}x**), run side by side like calibration {calib['float_par_s']} s "
-                f"({calib['ratio_par']}x); onnxruntime's own MinMaxCalibrater {calib['ort_s']} s "
+                f"interleaved rounds; every figure from the model file to the last result, session creation "
+                f"included): edgekit {calib['calib_s']} s; float model over the same samples, one run per sample "
+                f"with default threads {calib['float_s']} s ({calib['ratio_plain']}x), side by side like "
+                f"calibration {calib['float_par_s']} s ({calib['ratio_par']}x); against the faster of the two "
+                f"**{calib['ratio']}x**; onnxruntime's own MinMaxCalibrater {calib['ort_s']} s "
                 f"({calib['ratio_ort']}x)", ""]
         ek = next(r for r in rows if r[0] == "edgekit x86_64")
         targets += [("INT8 x86_64 >= 2x faster than float (1 thread)", f"{ek[2]}x", ek[2] >= 2.0),
                     _within_5(ek, next(r for r in rows if r[0] == CONTROL)),
-                    ("calibration <= 1.3x float inference, same samples", f"{calib['ratio']}x", calib["ratio"] <= 1.3)]
+                    ("calibration <= 1.3x float inference, same samples",
+                     f"{calib['ratio']}x (vs the faster float run)", calib["ratio"] <= 1.3)]
     if not args.skip_quality:
         rows, name = quality(work, args)
         out += [f"Quality: {name}; data edgekit.demo.shapes default config (32 px, 10 classes, seed 0): "

@@ -111,3 +111,48 @@ def test_histogram_methods_fed_in_chunks_stay_close_to_one_pass(tmp_path, method
     assert a.keys() == b.keys() and len(a) >= 4
     for k in a:
         assert a[k][0] == pytest.approx(b[k][0], rel=rel), k
+
+
+def conv_chain(path, depth=6, channels=16):
+    """x -> (Conv 3x3 -> Clip(0,6)) x depth -> GlobalAveragePool: 16 channels, so onnxruntime runs it in NCHWc."""
+    rng = np.random.default_rng(5)
+    inits = [numpy_helper.from_array(np.array(v, np.float32), n) for n, v in (("lo", 0.0), ("hi", 6.0))]
+    nodes, x = [], "x"
+    for i in range(depth):
+        inits += [numpy_helper.from_array(rng.normal(0, .2, (channels, channels, 3, 3)).astype(np.float32), f"w{i}"),
+                  numpy_helper.from_array(rng.normal(0, .1, (channels,)).astype(np.float32), f"b{i}")]
+        nodes += [helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [f"c{i}"], pads=[1, 1, 1, 1], name=f"conv{i}"),
+                  helper.make_node("Clip", [f"c{i}", "lo", "hi"], [f"a{i}"], name=f"clip{i}")]
+        x = f"a{i}"
+    nodes.append(helper.make_node("GlobalAveragePool", [x], ["y"], name="gap"))
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, 16, 16])
+    g = helper.make_graph(nodes, "chain", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, channels, 1, 1])],
+                          inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
+    return path
+
+
+def test_each_probe_runs_right_after_its_tensor_is_made(tmp_path):
+    """The probes are added so that onnxruntime runs each one next to its producer (calib._augment's comment),
+    not all after the network, which keeps every activation alive and re-reads it cold. This reads
+    onnxruntime's real execution order from its profiler: each Conv's output probe must run before the next Conv."""
+    import json
+
+    import onnxruntime as ort
+
+    from edgekit.quantize.calib import RANGES, _augment
+
+    pre = tmp_path / "pre.onnx"
+    preprocess(conv_chain(tmp_path / "m.onnx"), pre)
+    model, probes, _ = _augment(pre)
+    assert {p[0] for p in probes} >= {f"a{i}" for i in range(6)}
+    opts = ort.SessionOptions()
+    opts.enable_profiling, opts.profile_file_prefix = True, str(tmp_path / "prof")
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    sess.run([RANGES], {"x": np.ones((1, 16, 16, 16), np.float32)})
+    events = json.loads(open(sess.end_profiling()).read())
+    ops = [e["args"]["op_name"] for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
+    convs = [i for i, op in enumerate(ops) if op == "Conv"]
+    assert len(convs) == 6, ops
+    for a, b in zip(convs, convs[1:]):  # a max probe (GlobalMaxPool) between every two convolutions
+        assert "GlobalMaxPool" in ops[a + 1:b], ops
