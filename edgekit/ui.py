@@ -13,6 +13,16 @@ def progress(iterable: Iterable, total: int | None = None, desc: str = "", unit:
                 disable=None, dynamic_ncols=True)
 
 
+def print_warnings(command: str, caught, own_only: bool = True) -> None:
+    """One stderr line per caught warning, instead of python's file:line format; ``own_only`` keeps
+    edgekit's own (EdgekitWarning) and drops library chatter."""
+    from .errors import EdgekitWarning
+
+    for w in caught:
+        if not own_only or issubclass(w.category, EdgekitWarning):
+            print(f"edgekit {command}: warning: {w.message}", file=sys.stderr)
+
+
 def _cell(value) -> str:
     if value is None:
         return "-"

@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd = "python tools/bench_convert.py " + " ".join(argv if argv is not None else sys.argv[1:])
     info = [f"date: {when}", f"machine: {machine()} (1-min load average at start: {load:.1f})",
             f"command: {cmd}", f"tools: {versions(args.onnx2tf_venv)}",
-            f"params: " + ", ".join(f"{r.model} {r.params / 1e6:.2f}M" for r in rows)]
+            "params: " + ", ".join(f"{r.model} {r.params / 1e6:.2f}M" for r in rows)]
     print("\n".join(info))
     print(table(body, headers))
     print("\n".join(f"[{i}] {n}" for i, n in enumerate(notes, 1)))

@@ -34,14 +34,13 @@ def run(args) -> int:
 
     from ..bundle import bundle
     from ..runtime.bundle import MANIFEST
-    from ..ui import table
+    from ..ui import print_warnings, table
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = bundle(args.models, args.output, target=args.target, labels=args.labels, results=args.results,
                      source=args.source, calibration=args.calibration, spec=_spec(args))
-    for w in caught:
-        print(f"edgekit bundle: warning: {w.message}")
+    print_warnings("bundle", caught, own_only=False)
     import json
 
     manifest = json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))

@@ -80,7 +80,6 @@ def _spec_metadata(args, src) -> dict:
 
 
 def run(args) -> int:
-    import sys
     import time
     import warnings
     from dataclasses import replace
@@ -89,7 +88,7 @@ def run(args) -> int:
     from .._io import write_bytes
     from ..convert import lower_model
     from ..convert.writer import serialize
-    from ..ui import table
+    from ..ui import print_warnings, table
 
     options = options_from_args(args)
     src = Path(args.model)
@@ -106,8 +105,7 @@ def run(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tmodel = lower_model(src, options, progress=True)
-    for w in caught:  # one readable line each instead of python's file:line warning format
-        print(f"edgekit convert: warning: {w.message}", file=sys.stderr)
+    print_warnings("convert", caught, own_only=False)
     write_bytes(out, serialize(tmodel))
     seconds = time.perf_counter() - start
     counts = tmodel.op_counts()

@@ -69,12 +69,10 @@ def run(args) -> int:
     import sys
     import warnings
 
-    from ..errors import EdgekitWarning
-
     from .._io import write_text
     from ..errors import EdgekitError
     from ..profile import TABLE_HEADERS, profile, table_row
-    from ..ui import progress, table
+    from ..ui import print_warnings, progress, table
 
     remote_opts = {"identity": args.identity, "ssh_config": args.ssh_config, "remote_python": args.remote_python,
                    "benchmark_binary": args.benchmark_binary, "perf_test_binary": args.perf_test_binary,
@@ -94,9 +92,7 @@ def run(args) -> int:
                 if len(jobs) == 1:
                     raise
                 failed.append((model, target, exc))  # a matrix goes on: one offline device must not cost the rest
-    for w in caught:  # only edgekit's own warnings; library chatter stays out of the results
-        if issubclass(w.category, EdgekitWarning):
-            print(f"edgekit profile: warning: {w.message}", file=sys.stderr)
+    print_warnings("profile", caught)  # only edgekit's own: library chatter stays out of the results
     if records:
         print(table([table_row(r) for r in records], TABLE_HEADERS))
     notes = dict.fromkeys((r["target"], r["measured_on"], r["note"]) for r in records if "note" in r)

@@ -37,8 +37,8 @@ def run(args) -> int:
     from ..data import spec_from_args
     from ..quantize import quantize
     from ..quantize.api import _inputs, _load
-    from ..errors import EdgekitWarning, InputError
-    from ..ui import table
+    from ..errors import InputError
+    from ..ui import print_warnings, table
 
     from pathlib import Path
 
@@ -52,9 +52,7 @@ def run(args) -> int:
                           method=args.method, per_channel=not args.per_tensor, calib_size=args.calib_size,
                           exclude=args.exclude, max_drop=args.max_drop, eval_data=args.eval_data, report=args.report,
                           spec=spec, seed=args.seed, strict=args.strict)
-    for w in caught:
-        if isinstance(w.message, EdgekitWarning):
-            print(f"edgekit quantize: warning: {w.message}")
+    print_warnings("quantize", caught)
     rows = [["output", str(result.output)], ["mode", result.mode.value], ["target", result.target]]
     if result.activations:
         rows += [["activations/weights", f"{result.activations}/{result.weights}"], ["format", result.format],

@@ -283,7 +283,7 @@ def open_source(src, spec: PreprocessSpec | None, inputs, *, calib_size: int | N
     """Open a data source for the model inputs ``inputs`` (a name, names, TensorInfos or a Model)."""
     specs = _input_specs(inputs, spec)
     if calib_size is not None and calib_size <= 0:
-        raise InputError(f"calib size must be >= 1", f"got {calib_size}", "pass e.g. --calib-size 100")
+        raise InputError("calib size must be >= 1", f"got {calib_size}", "pass e.g. --calib-size 100")
     if isinstance(src, Dataset):
         return src
     if isinstance(src, (str, Path)):

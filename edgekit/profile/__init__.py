@@ -90,7 +90,7 @@ def _check_host(tgt: Target, on_host: bool) -> None:
         return
     raise TargetError(f"target {tgt.name} is {tgt.arch} but this host is {platform.machine()}",
                       "a host measurement is not the device's",
-                      f"profile on the device with --remote ssh://user@host (or adb://SERIAL), "
+                      "profile on the device with --remote ssh://user@host (or adb://SERIAL), "
                       "or pass --on-host to measure this host with the target's settings")
 
 

@@ -62,9 +62,9 @@ def _check_args(model, calib, output, mode, max_drop, eval_data, report):
         raise InputError("--max-drop needs --eval DATA", "the drop is measured on labeled (or reference) data",
                          "add --eval with a data folder or file, or drop --max-drop")
     if max_drop is not None and (not isinstance(max_drop, (int, float)) or max_drop < 0):
-        raise InputError(f"--max-drop must be a number of top-1 points >= 0", f"got {max_drop!r}", "e.g. --max-drop 0.5")
+        raise InputError("--max-drop must be a number of top-1 points >= 0", f"got {max_drop!r}", "e.g. --max-drop 0.5")
     if max_drop is not None and mode is not Mode.STATIC:
-        raise InputError(f"--max-drop works with --mode static", f"got --mode {mode.value}", "drop one of the two")
+        raise InputError("--max-drop works with --mode static", f"got --mode {mode.value}", "drop one of the two")
     if report is not None and Path(report).suffix.lower() not in (".json", ".md"):
         raise InputError(f"report file {report} must end in .json or .md", "the extension picks the format",
                          "rename it")

@@ -155,7 +155,7 @@ def html_page(a: Analysis, title: str, generator: str) -> str:
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1><p class=meta>{_e(generator)}</p>",
         "<ul>" + "".join(f"<li>{_e(s)}</li>" for s in _summary(a)) + "</ul>" if _summary(a) else "",
-        f"<h2>Accuracy vs latency</h2>",
+        "<h2>Accuracy vs latency</h2>",
         '<div class="grid">' + "".join(card(s) for s in sc) + "</div>" if sc else
         "<p class=note>No model has both an accuracy and a latency figure, so there is nothing to plot.</p>",
         f"<p class=note>Y: {_e(a.metric_label)}. X: median (p50) latency. Ringed points joined by the dashed step "

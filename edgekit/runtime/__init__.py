@@ -24,7 +24,7 @@ def load(path, threads: int | None = None, target=None) -> "Model":
     if not p.exists():
         raise InputError(f"model {p} not found", "no such file or directory", "check the path")
     if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads <= 0):
-        raise InputError(f"threads must be a whole number >= 1", f"got {threads!r}", "pass e.g. threads=1")
+        raise InputError("threads must be a whole number >= 1", f"got {threads!r}", "pass e.g. threads=1")
     if threads is None and target is not None:
         from ..targets import get_target
 

@@ -1,6 +1,5 @@
 """edgekit.convert / CLI behaviour: signature, metadata, fp16, errors, atomic output, dynamic batch."""
 import json
-import warnings
 
 import numpy as np
 import pytest

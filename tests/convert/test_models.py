@@ -6,7 +6,6 @@ accumulate over ~20 layers of float32 arithmetic in different summation orders.
 """
 import io
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="torch is an optional extra (edgekit[distill])")

@@ -1,7 +1,6 @@
 import argparse
 import json
 
-import numpy as np
 import pytest
 
 from edgekit.data import (METADATA_KEY, Color, Layout, PreprocessSpec, add_preprocess_args, imagenet, read_spec,

@@ -7,9 +7,7 @@ from onnx import numpy_helper
 
 import edgekit
 from edgekit.data import read_spec
-from edgekit.errors import DataError, EdgekitWarning, InputError, QuantizeError
-
-from .conftest import conv_classifier
+from edgekit.errors import EdgekitWarning
 
 
 def _sha(path):
