@@ -66,12 +66,10 @@ def _spec_metadata(args, src) -> dict:
         return {}
     from ..convert import PREPROCESS_KEY
     from ..data import spec_from_args
+    from ..data.model import model_inputs
     from ..errors import InputError
-    from ..quantize.api import _inputs, _load
 
-    if not src.is_file():
-        raise InputError(f"model {src} not found", "no such file", "check the path")
-    inputs = _inputs(_load(src))
+    inputs = model_inputs(src)  # a missing file: InputError
     if len(inputs) != 1:
         raise InputError(f"the preprocessing flags need a model with one input, {src.name} has {len(inputs)}",
                          "a preprocessing spec describes one image input", "drop the preprocessing flags")

@@ -35,16 +35,11 @@ def run(args) -> int:
     import warnings
 
     from ..data import spec_from_args
+    from ..data.model import model_inputs
     from ..quantize import quantize
-    from ..quantize.api import _inputs, _load
-    from ..errors import InputError
     from ..ui import print_warnings, table
 
-    from pathlib import Path
-
-    if not Path(args.model).is_file():
-        raise InputError(f"model {args.model} not found", "no such file", "check the path")
-    inputs = _inputs(_load(Path(args.model)))
+    inputs = model_inputs(args.model)  # a missing file: InputError
     spec = spec_from_args(args, inputs[0].shape, args.model, inputs[0].dtype.name) if len(inputs) == 1 else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

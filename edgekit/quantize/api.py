@@ -5,7 +5,8 @@ import tempfile
 from pathlib import Path
 
 from .._io import check_output
-from ..errors import InputError, ModelError, QuantizeError
+from ..data.model import load_onnx, onnx_inputs
+from ..errors import InputError, QuantizeError
 from .config import Method, Mode, QuantizeResult, coerce
 
 _QUANTIZED_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
@@ -25,7 +26,7 @@ def quantize(model, calib=None, output=None, *, target=None, mode: Mode | str = 
     """
     mode, method = coerce(Mode, mode, "mode"), coerce(Method, method, "calibration method")
     src, out = _check_args(model, calib, output, mode, max_drop, eval_data, report)
-    proto = _load(src)
+    proto = load_onnx(src)
     _check_weights(proto, src)
     from .static import check_loads
 
@@ -35,7 +36,7 @@ def quantize(model, calib=None, output=None, *, target=None, mode: Mode | str = 
     tgt = get_target(target)
     q = tgt.onnx_int8
     per_channel = bool(per_channel and q.per_channel)
-    inputs = _inputs(proto)
+    inputs = onnx_inputs(proto)
     spec = _resolve_spec(src, inputs, spec)
     base = dict(output=out, mode=mode, target=tgt.name, spec=spec)
     if mode is Mode.FP16:
@@ -88,16 +89,6 @@ def _check_args(model, calib, output, mode, max_drop, eval_data, report):
     return src, out
 
 
-def _load(src: Path):
-    import onnx
-
-    try:
-        return onnx.load(str(src))
-    except Exception as exc:
-        raise ModelError(f"cannot read {src}", str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                         "check that the file is a complete ONNX model") from exc
-
-
 def _check_weights(proto, src: Path) -> None:
     quantized = sorted({n.op_type for n in proto.graph.node if n.op_type in _QUANTIZED_OPS})
     if quantized:
@@ -108,22 +99,6 @@ def _check_weights(proto, src: Path) -> None:
     if not any(t.data_type in _FLOATS and len(t.dims) >= 2 for t in tensors):
         raise QuantizeError(f"{src.name} has no float weights", "there is nothing to quantize",
                             "check that this is the trained float model")
-
-
-def _inputs(proto):
-    from onnx import helper
-
-    from ..data import InputSpec
-
-    inits = {i.name for i in proto.graph.initializer}
-    out = []
-    for v in proto.graph.input:
-        if v.name in inits:
-            continue
-        tt = v.type.tensor_type
-        dims = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in tt.shape.dim)
-        out.append(InputSpec(v.name, dims, helper.tensor_dtype_to_np_dtype(tt.elem_type)))
-    return out
 
 
 def _resolve_spec(src: Path, inputs, spec):

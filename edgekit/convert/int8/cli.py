@@ -40,7 +40,7 @@ def run_int8(args, convert_options, out) -> int:
 
     from ...data import spec_from_args
     from ...errors import InputError
-    from ...quantize.api import _inputs, _load
+    from ...data.model import model_inputs
     from ...ui import table
     from . import Int8Options
     from .pipeline import convert_int8
@@ -55,7 +55,7 @@ def run_int8(args, convert_options, out) -> int:
     from .pipeline import check
 
     check(opts, args.calib, args.eval_data, args.report)  # before reading the model: bad flags fail fast
-    inputs = _inputs(_load(src))
+    inputs = model_inputs(src)
     spec = spec_from_args(args, inputs[0].shape, src, inputs[0].dtype.name) if len(inputs) == 1 else None
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
