@@ -15,8 +15,7 @@ def test_inputs_skip_initializers_and_leave_open_dims_none(tmp_path):
         "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2]),
               helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 7]),
               helper.make_tensor_value_info("w", TensorProto.FLOAT, [2, 3])],  # an initializer listed as input
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None), helper.make_tensor_value_info("c", TensorProto.FLOAT, None)],
-        [w])
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("y", "c")], [w])
     path = tmp_path / "m.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
     got = model_inputs(path)
