@@ -116,7 +116,10 @@ def preprocess(src: Path, dst: Path) -> None:
         if not node.name or node.name in seen:
             node.name = f"{node.op_type}_{i}"
         seen.add(node.name)
-    onnx.save(model, str(dst))
+    # Weights go to a side file (onnx external data) so the calibration graph, the same graph plus
+    # probes, can be written and loaded without copying them (calib._augment).
+    onnx.save(model, str(dst), save_as_external_data=True, all_tensors_to_one_file=True,
+              location=dst.name + ".data", size_threshold=1024)
 
 
 def check_loads(src: Path) -> None:

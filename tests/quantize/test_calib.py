@@ -32,6 +32,46 @@ def residual_model(path):
     return path
 
 
+def silu_model(path):
+    """Conv -> x * Sigmoid(x) (SiLU) -> Conv -> Tanh -> GlobalAveragePool: outputs whose ranges come from inputs."""
+    rng = np.random.default_rng(4)
+    t = lambda a, n: numpy_helper.from_array(a.astype(np.float32), n)  # noqa: E731
+    inits = [t(rng.normal(0, .8, (4, 4, 3, 3)), "w1"), t(rng.normal(0, .1, (4,)), "b1"),
+             t(rng.normal(0, .8, (4, 4, 1, 1)), "w2"), t(rng.normal(0, .1, (4,)), "b2")]
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="c1"),
+             helper.make_node("Sigmoid", ["c1"], ["s1"], name="sig"),
+             helper.make_node("Mul", ["c1", "s1"], ["m1"], name="silu"),
+             helper.make_node("Conv", ["m1", "w2", "b2"], ["c2"], name="c2"),
+             helper.make_node("Tanh", ["c2"], ["t2"], name="tanh"),
+             helper.make_node("GlobalAveragePool", ["t2"], ["y"], name="gap")]
+    g = helper.make_graph(nodes, "silu", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 1, 1])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
+    return path
+
+
+def shuffle_model(path):
+    """Two Conv branches -> Concat -> channel shuffle (Reshape -> Transpose -> Reshape) -> Conv: outputs that
+    only rearrange values."""
+    rng = np.random.default_rng(6)
+    t = lambda a, n: numpy_helper.from_array(a, n)  # noqa: E731
+    inits = [t(rng.normal(0, .5, (4, 4, 3, 3)).astype(np.float32), "wa"), t(rng.normal(0, .5, (4, 4, 1, 1)).astype(
+        np.float32), "wb"), t(rng.normal(0, .5, (4, 8, 1, 1)).astype(np.float32), "wc"),
+        t(np.array([1, 2, 4, 6, 6], np.int64), "s5"), t(np.array([1, 8, 6, 6], np.int64), "s4"),
+        t(np.full(4, 20, np.float32), "bb")]  # b sits above a: Concat's range is neither branch's alone
+    nodes = [helper.make_node("Conv", ["x", "wa"], ["a"], pads=[1, 1, 1, 1], name="ca"),
+             helper.make_node("Conv", ["x", "wb", "bb"], ["b"], name="cb"),
+             helper.make_node("Concat", ["a", "b"], ["cat"], axis=1, name="cat"),
+             helper.make_node("Reshape", ["cat", "s5"], ["r5"], name="r5"),
+             helper.make_node("Transpose", ["r5"], ["tr"], perm=[0, 2, 1, 3, 4], name="tr"),
+             helper.make_node("Reshape", ["tr", "s4"], ["r4"], name="r4"),
+             helper.make_node("Conv", ["r4", "wc"], ["y"], name="cc")]
+    g = helper.make_graph(nodes, "shuffle", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6, 6])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
+    return path
+
+
 def _qparams(path):
     m = onnx.load(str(path))
     inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
@@ -54,7 +94,8 @@ def _ort_reader(data):
     return Reader()
 
 
-@pytest.mark.parametrize("build,shape", [(residual_model, (20, 4, 6, 6)), (conv_classifier, (20, 3, 8, 8))])
+@pytest.mark.parametrize("build,shape", [(residual_model, (20, 4, 6, 6)), (conv_classifier, (20, 3, 8, 8)),
+                                         (silu_model, (20, 4, 6, 6)), (shuffle_model, (20, 4, 6, 6))])
 @pytest.mark.parametrize("act", ["uint8", "int8"])
 def test_minmax_ranges_match_onnxruntime_calibrator(tmp_path, build, shape, act):
     from onnxruntime.quantization import QuantFormat, QuantType
@@ -73,6 +114,7 @@ def test_minmax_ranges_match_onnxruntime_calibrator(tmp_path, build, shape, act)
     qt = QuantType.QUInt8 if act == "uint8" else QuantType.QInt8
     ort_quantize_static(str(pre), str(theirs), _ort_reader(data), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=qt, weight_type=QuantType.QInt8)
+    assert not list(tmp_path.glob("*.probes.onnx"))  # the probed graph is deleted once loaded
     a, b = _qparams(ours), _qparams(theirs)
     assert a.keys() == b.keys() and len(a) >= 4
     for k in a:  # same float32 min/max in, same arithmetic out: equal to float32 rounding
@@ -148,7 +190,8 @@ def test_each_probe_runs_right_after_its_tensor_is_made(tmp_path):
     assert {p[0] for p in probes} >= {f"a{i}" for i in range(6)}
     opts = ort.SessionOptions()
     opts.enable_profiling, opts.profile_file_prefix = True, str(tmp_path / "prof")
-    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    onnx.save(model, str(tmp_path / "probes.onnx"))  # beside pre.onnx, whose side file holds the weights
+    sess = ort.InferenceSession(str(tmp_path / "probes.onnx"), opts, providers=["CPUExecutionProvider"])
     sess.run([RANGES], {"x": np.ones((1, 16, 16, 16), np.float32)})
     events = json.loads(open(sess.end_profiling()).read())
     ops = [e["args"]["op_name"] for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
@@ -156,3 +199,42 @@ def test_each_probe_runs_right_after_its_tensor_is_made(tmp_path):
     assert len(convs) == 6, ops
     for a, b in zip(convs, convs[1:]):  # a max probe (GlobalMaxPool) between every two convolutions
         assert "GlobalMaxPool" in ops[a + 1:b], ops
+
+
+def test_sigmoid_and_tanh_outputs_are_not_probed(tmp_path):
+    """Their ranges follow from their inputs' (test above: same scales as onnxruntime's calibrator), so no probe
+    runs on them, and onnxruntime can still fuse x * Sigmoid(x)."""
+    from edgekit.quantize.calib import _augment
+
+    pre = tmp_path / "pre.onnx"
+    preprocess(silu_model(tmp_path / "m.onnx"), pre)
+    _, probes, links = _augment(pre)
+    probed = {p[0] for p in probes}
+    assert links["s1"] == (("c1",), "Sigmoid") and links["t2"] == (("c2",), "Tanh")
+    assert {"c1", "m1", "c2"} <= probed and not {"s1", "t2"} & probed
+
+
+def test_rearranged_values_are_not_probed(tmp_path):
+    """Concat and the shuffle's Reshape/Transpose hold exactly their inputs' values: no probe of their own."""
+    from edgekit.quantize.calib import _augment
+
+    pre = tmp_path / "pre.onnx"
+    preprocess(shuffle_model(tmp_path / "m.onnx"), pre)
+    _, probes, links = _augment(pre)
+    assert links["cat"] == (("a", "b"), None) and links["r5"] == (("cat",), None) and links["r4"] == (("tr",), None)
+    assert {"a", "b", "y"} <= {p[0] for p in probes}
+    # and the linked ranges are the ranges: onnxruntime's own calibrator measures every tensor
+    from onnxruntime.quantization.calibrate import CalibrationMethod, create_calibrator
+
+    from edgekit.quantize.calib import _op_types, minmax_ranges
+
+    data = np.random.default_rng(1).normal(size=(8, 4, 6, 6)).astype(np.float32)
+    np.save(tmp_path / "c.npy", data)
+    ours = minmax_ranges(pre, DatasetReader(open_source(tmp_path / "c.npy", None, "x")), tmp_path).data
+    cal = create_calibrator(pre, _op_types(), augmented_model_path=str(tmp_path / "aug.onnx"),
+                            calibrate_method=CalibrationMethod.MinMax)
+    cal.collect_data(_ort_reader(data))
+    theirs = cal.compute_data().data
+    for t in links:  # 1e-6: onnxruntime's calibrator runs the graph unoptimized, other conv kernels, last bits differ
+        assert [float(np.ravel(v)[0]) for v in ours[t].range_value] == \
+            pytest.approx([float(np.ravel(v)[0]) for v in theirs[t].range_value], rel=1e-6), t
