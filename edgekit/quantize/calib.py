@@ -4,8 +4,9 @@ MinMax (the default) is hand-driven here instead of through ``MinMaxCalibrater.c
 
 - onnxruntime's MinMaxCalibrater adds a ReduceMin and a ReduceMax (+ Reshape) for every float
   tensor and runs that graph with optimizations disabled: on MobileNetV2 about 4x the float model's
-  time. We probe only the tensors the quantizer reads, with ops onnxruntime runs in its fast
-  layout, and keep optimizations on (see ``_augment``); samples run side by side (see ``workers``).
+  time. We probe only the tensors the quantizer reads whose range does not follow from another's
+  (``_link``), with ops onnxruntime runs in its fast layout, each right after its producer, and keep
+  optimizations on (see ``_augment``); samples run side by side (see ``workers``).
 - its ``compute_data`` stacks every sample's outputs in Python; we keep a running min/max.
 - its ``CalibMaxIntermediateOutputs`` drops samples (onnxruntime 1.31 calibrate.py, collect_data
   clears the buffer at the limit without computing it), so large sets cannot use it.
