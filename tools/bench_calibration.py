@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_quantize import calib_seconds, cpu_info, md_table, run_float  # noqa: E402
+from bench_quantize import calib_seconds, cpu_info, md_table, run_float, write_docs  # noqa: E402
 
 SECTION = "## Calibration across architectures"
 READING = (
@@ -98,23 +98,8 @@ def main() -> int:
         READING])
     print(text)
     if args.write_docs:
-        write_docs(text)
+        write_docs(text, SECTION)
     return 0
-
-
-def write_docs(text: str) -> None:
-    from edgekit._io import write_text
-
-    path = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-    doc = path.read_text()
-    section = f"{SECTION}\n\n{text.strip()}\n"
-    start = doc.find(SECTION + "\n")
-    if start < 0:
-        doc = doc.rstrip("\n") + "\n\n" + section
-    else:
-        end = doc.find("\n## ", start + 1)
-        doc = doc[:start] + section + ("\n" + doc[end + 1:] if end >= 0 else "")
-    write_text(path, doc)
 
 
 if __name__ == "__main__":

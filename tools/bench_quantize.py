@@ -368,14 +368,14 @@ def main() -> int:
     return 0
 
 
-def write_docs(text: str) -> None:
-    """Replace (or append) the "## Quantization" section of docs/benchmarks.md; others stay untouched."""
+def write_docs(text: str, title: str = "## Quantization") -> None:
+    """Replace (or append) the section ``title`` of docs/benchmarks.md; others stay untouched."""
     from edgekit._io import write_text
 
     path = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
     doc = path.read_text()
-    section = "## Quantization\n\n" + text.strip() + "\n"
-    start = doc.find("## Quantization\n")
+    section = f"{title}\n\n" + text.strip() + "\n"
+    start = doc.find(title + "\n")
     if start < 0:
         doc = doc.rstrip("\n") + "\n\n" + section
     else:
