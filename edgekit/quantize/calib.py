@@ -278,7 +278,12 @@ def minmax_ranges(pre: Path, reader, tmp: Path):
 
 
 def _follow(t: str, links: dict, ranges: dict) -> tuple:
-    """The range of a linked tensor, from the tensors it links to (chains such as Conv -> Relu -> Clip)."""
+    """The range of a linked tensor, from the tensors it links to (chains such as Conv -> Relu -> Clip).
+
+    A source without a min probe carries 0 for its min, at or below its true min. The result is exact
+    after the quantizer widens ranges to include 0: a union's min is then the true one whenever it is
+    negative, and Sigmoid(0) = 0.5 and Tanh(0) = 0 are >= 0, like the true image of a min >= 0.
+    """
     if t not in ranges:
         sources, op = links[t]
         got = [_follow(s, links, ranges) for s in sources]
