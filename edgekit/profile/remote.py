@@ -106,6 +106,9 @@ def _parse_ssh(text: str, rest: str) -> SshAddress:
     ipv6 = _IPV6.match(hostport)
     if ipv6:
         host, tail = ipv6.group(1), hostport[ipv6.end():]
+    elif hostport.startswith("["):
+        raise _bad(text, "an IPv6 host is hex digits and colons in brackets (and an optional %zone)",
+                   "ssh://user@[fe80::1%eth0]:22")
     else:
         host, _, tail = hostport.partition(":")
         tail = ":" + tail if _ else ""

@@ -204,6 +204,7 @@ def test_parse_ssh_addresses(url, host, user, port, shown):
 
 @pytest.mark.parametrize("url, message", [("ssh://pi:secret@host", "contains a password"),
                                           ("ssh://host:99999", "port"), ("scp://host", "not an ssh://"),
+                                          ("ssh://[::1;touch x]:22", "IPv6 host is hex digits"),
                                           ("host", "not an ssh://")])
 def test_bad_addresses(url, message):
     with pytest.raises(InputError, match=message) as info:
