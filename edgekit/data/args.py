@@ -53,16 +53,23 @@ def spec_from_args(args, input_shape, model_path=None, input_dtype: str = "float
     """The spec for a command: flags > --preprocess > stored in the model > input-shape defaults.
 
     Returns None for a non-image input (token ids, audio features) when nothing asks for image
-    preprocessing.
+    preprocessing; asking for it there, unless the model already stores a spec, is an InputError (it
+    would store an image spec the data never follows).
     """
     base = spec_for_input(input_shape, input_dtype)
     stored = read_spec(model_path) if model_path else None
+    asked = _flag_keys(args)
+    if base is None and stored is None and (asked or getattr(args, "preprocess", None)):
+        shape = "x".join("?" if d is None else str(d) for d in input_shape)
+        raise InputError("the preprocessing flags describe images",
+                         f"the model's input is {shape} {input_dtype}, not NCHW/NHWC with 1 or 3 channels",
+                         "drop them: arrays are fed to such a model as they are stored")
     layers = {}
     if stored is not None:
         layers.update(_fields(stored.to_dict(), "stored spec"))
     if getattr(args, "preprocess", None):
         layers.update(load_spec_file(args.preprocess))
-    layers.update(_flag_keys(args))
+    layers.update(asked)
     if base is None and not layers:
         return None
     if base is not None and base.size is not None:

@@ -57,3 +57,21 @@ def test_cli_without_preprocessing_flags_keeps_the_stored_spec(tmp_path):
     assert json.loads(read_metadata(out)["edgekit.preprocess"]) == {"mean": [0.5]}
     x = np.zeros((1, 8, 6, 6), np.float32)
     assert edgekit.load(out).run(x)["scores"].shape == (1, 16, 6, 6)
+
+
+def test_cli_preprocessing_flags_on_a_token_model_are_refused(tmp_path, capsys):
+    """Image flags on token ids would store an image spec that the data never follows: one line, no output."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    emb = onnx.numpy_helper.from_array(np.ones((10, 4), np.float32), "emb")
+    g = helper.make_graph([helper.make_node("Gather", ["emb", "ids"], ["y"])], "tok",
+                          [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 7])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 7, 4])], [emb])
+    src, out = tmp_path / "tok.onnx", tmp_path / "tok.tflite"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(src))
+    assert main(["convert", str(src), "-o", str(out), "--mean", "0.5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "describe images" in err[0] and "1x7 int64" in err[0], err
+    assert not out.exists()
+    assert main(["convert", str(src), "-o", str(out)]) == 0  # without the flags it converts
