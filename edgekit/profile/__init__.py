@@ -73,6 +73,7 @@ def profile(model, target=None, *, threads: int | None = None, warmup: int = 10,
         raw = measure_remote(path, tgt, proto, nthreads, remote, **remote_options)
     else:
         _check_host(tgt, on_host)
+        _check_cores(nthreads)
         raw = measure_local(path, proto, nthreads)
         raw["measured_on"] = "host"
         if not tgt.runs_on_host():
@@ -81,6 +82,16 @@ def profile(model, target=None, *, threads: int | None = None, warmup: int = 10,
     for name in raw.get("dynamic_inputs", []):
         warnings.warn(f"input {name!r} has a dynamic dimension; it was measured with 1", EdgekitWarning)
     return finish_record(raw, path, tgt)
+
+
+def _check_cores(threads: int) -> None:
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if threads > cores:
+        warnings.warn(f"{threads} threads on {cores} usable cores: threads take turns, so the latency is not "
+                      f"what a {threads}-core device shows; pass --threads {cores} or profile on the device",
+                      EdgekitWarning)
 
 
 def _check_host(tgt: Target, on_host: bool) -> None:

@@ -1,6 +1,7 @@
 """edgekit.profile on the host: the record's keys and sanity, budgets, and the host/device rule."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -85,7 +86,9 @@ def test_on_host_says_so(tmp_path):
     if not X86:
         pytest.skip("needs an x86 host: on ARM the Pi target runs on the host anyway")
     path = tflite_builder.add_relu_model(tmp_path / "m.tflite")
-    r = edgekit.profile(path, "raspberry-pi-4", on_host=True, warmup=0, runs=3)
+    fewer = len(os.sched_getaffinity(0)) < 4  # the Pi 4's 4 threads share this host's cores: said in a warning
+    with pytest.warns(EdgekitWarning, match="usable cores") if fewer else contextlib.nullcontext():
+        r = edgekit.profile(path, "raspberry-pi-4", on_host=True, warmup=0, runs=3)
     assert r["measured_on"] == "host" and r["target"] == "raspberry-pi-4"
     assert r["threads"] == 4  # the target's settings
     assert "not a device measurement" in r["note"] and r["host"]["arch"] == "x86_64"
@@ -138,3 +141,17 @@ def test_protocol_runner_args():
     assert Protocol(runs=7, warmup=1).check().runner_args(2) == [
         "--threads", "2", "--warmup", "1", "--runs", "7", "--seed", "0"]
     assert Protocol(duration=1.5).runner_args(1)[-2:] == ["--duration", "1.5"]
+
+
+def test_more_threads_than_cores_warns(tmp_path):
+    import warnings
+
+    path = tflite_builder.add_relu_model(tmp_path / "m.tflite")
+    cores = len(os.sched_getaffinity(0))
+    with pytest.warns(EdgekitWarning, match=f"{cores + 1} threads on {cores} usable cores"):
+        r = edgekit.profile(path, HOST, threads=cores + 1, warmup=0, runs=2)
+    assert r["threads"] == cores + 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        edgekit.profile(path, HOST, threads=1, warmup=0, runs=2)
+    assert not [w for w in caught if "usable cores" in str(w.message)]
