@@ -7,6 +7,7 @@ beyond what the caller holds (.npy files are memory-mapped; folders are read fil
 from __future__ import annotations
 
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
@@ -209,9 +210,10 @@ class ArrayDataset(Dataset):
                     raise DataError(f"{path} holds one array", f"the model has inputs {', '.join(map(_fmt, specs))}",
                                     "save a .npz with one array per input name")
             else:
-                npz = np.load(path, allow_pickle=False)
-                arrays = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError) as exc:
+                from .npz import load_npz
+
+                arrays = load_npz(path)
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
             raise DataError(f"cannot read {path}", str(exc).splitlines()[0], "save it with numpy.save/savez") from exc
         labels = arrays.pop("labels", None)
         unknown = [k for k in arrays if k not in {s.name for s in specs}]

@@ -148,3 +148,26 @@ def test_image_folder_for_a_dynamic_size_input_fails_when_opened(tmp_path):
     with pytest.raises(InputError, match=r"image folder but the size of model input 'x' \[\?, 3, \?, \?\].*"
                                          r"is dynamic.*\"size\": \[H, W\]"):
         open_source(_folder(tmp_path / "d"), PreprocessSpec(size=None), dyn)
+
+
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+def test_npz_members_are_mapped_when_stored_and_read_when_compressed(tmp_path, save):
+    """numpy.savez members are memory-mapped (a big calibration file is not read into memory at once);
+    savez_compressed members cannot be, and are read whole. Values are the same either way."""
+    from edgekit.data.npz import load_npz
+
+    rng = np.random.default_rng(0)
+    a, f = rng.normal(size=(5, 3, 4)).astype(np.float32), np.asfortranarray(rng.normal(size=(5, 2)))
+    save(tmp_path / "d.npz", a=a, f=f, labels=np.arange(5), empty=np.zeros((0, 3)))
+    got = load_npz(tmp_path / "d.npz")
+    assert sorted(got) == ["a", "empty", "f", "labels"]
+    np.testing.assert_array_equal(got["a"], a)  # exact: the same bytes, mapped or read
+    np.testing.assert_array_equal(got["f"], f)
+    assert got["empty"].shape == (0, 3)
+    assert isinstance(got["a"], np.memmap) == (save is np.savez)
+
+
+def test_npz_that_is_not_a_zip_is_one_data_error(tmp_path):
+    (tmp_path / "bad.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(DataError, match="cannot read"):
+        open_source(tmp_path / "bad.npz", None, [TensorInfo("a", (1, 4), "float32")])
