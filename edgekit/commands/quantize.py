@@ -31,6 +31,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+LIST_INLINE = 3  # float-kept nodes shown in the table itself
+
+
 def run(args) -> int:
     import warnings
 
@@ -54,12 +57,17 @@ def run(args) -> int:
                  ["per-channel", str(result.per_channel)], ["calibration samples", str(result.calib_samples)]]
     if result.skipped:
         rows.append(["skipped files", str(result.skipped)])
-    rows.append(["kept in float", ", ".join(result.float_layers) or "none"])
+    kept = result.float_layers
+    # a long list would stretch the whole table to its width: count it here, list it under the table
+    rows.append(["kept in float", ", ".join(kept) if len(kept) <= LIST_INLINE else f"{len(kept)} nodes (below)"
+                 if kept else "none"])
     if result.drop is not None:
         metric = "top-1" if result.drop_metric == "top1" else "disagreement with float"
         rows.append([f"{metric} drop", f"{result.drop:.2f} points (budget {args.max_drop}: "
                                        f"{'met' if result.budget_met else 'NOT met'})"])
     print(table(rows, ["", "result"]))
+    if len(kept) > LIST_INLINE:
+        print("kept in float:\n" + "\n".join(f"  {name}" for name in kept))
     if args.report:
         print(f"wrote {args.report}")
     return 0
