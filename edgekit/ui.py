@@ -23,6 +23,19 @@ def print_warnings(command: str, caught, own_only: bool = True) -> None:
             print(f"edgekit {command}: warning: {w.message}", file=sys.stderr)
 
 
+LIST_INLINE = 3  # names a table cell shows itself; longer lists go under the table
+
+
+def name_list(label: str, names, below: list) -> str:
+    """Table cell for ``names``: the names when few, else their count, with the names queued in ``below``
+    to print under the table (inline, a long list would stretch every row of the table to its width)."""
+    names = list(names)
+    if len(names) <= LIST_INLINE:
+        return ", ".join(names) or "none"
+    below.append(f"{label}:\n" + "\n".join(f"  {n}" for n in names))
+    return f"{len(names)} (below)"
+
+
 def _cell(value) -> str:
     if value is None:
         return "-"

@@ -31,8 +31,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-LIST_INLINE = 3  # float-kept nodes shown in the table itself
-
 
 def run(args) -> int:
     import warnings
@@ -40,7 +38,7 @@ def run(args) -> int:
     from ..data import spec_from_args
     from ..data.model import model_inputs
     from ..quantize import quantize
-    from ..ui import print_warnings, table
+    from ..ui import name_list, print_warnings, table
 
     inputs = model_inputs(args.model)  # a missing file: InputError
     spec = spec_from_args(args, inputs[0].shape, args.model, inputs[0].dtype.name) if len(inputs) == 1 else None
@@ -57,17 +55,13 @@ def run(args) -> int:
                  ["per-channel", str(result.per_channel)], ["calibration samples", str(result.calib_samples)]]
     if result.skipped:
         rows.append(["skipped files", str(result.skipped)])
-    kept = result.float_layers
-    # a long list would stretch the whole table to its width: count it here, list it under the table
-    rows.append(["kept in float", ", ".join(kept) if len(kept) <= LIST_INLINE else f"{len(kept)} nodes (below)"
-                 if kept else "none"])
+    below = []
+    rows.append(["kept in float", name_list("kept in float", result.float_layers, below)])
     if result.drop is not None:
         metric = "top-1" if result.drop_metric == "top1" else "disagreement with float"
         rows.append([f"{metric} drop", f"{result.drop:.2f} points (budget {args.max_drop}: "
                                        f"{'met' if result.budget_met else 'NOT met'})"])
-    print(table(rows, ["", "result"]))
-    if len(kept) > LIST_INLINE:
-        print("kept in float:\n" + "\n".join(f"  {name}" for name in kept))
+    print("\n".join([table(rows, ["", "result"]), *below]))
     if args.report:
         print(f"wrote {args.report}")
     return 0

@@ -91,14 +91,14 @@ def test_cli_dynamic_and_fp16_need_no_calibration(tiny_model, tmp_path, capsys):
 def test_cli_long_float_list_goes_under_the_table(tiny_model, calib_npy, tmp_path, capsys):
     """More than LIST_INLINE nodes kept in float: the table says how many, the names follow one per line
     (inline, a long list would stretch every row of the table to its width)."""
-    from edgekit.commands.quantize import LIST_INLINE
+    from edgekit.ui import LIST_INLINE
 
     names = ["conv1", "relu1", "conv2", "relu2"]
     assert len(names) > LIST_INLINE
     assert main(["quantize", str(tiny_model), "--calib", str(calib_npy), "-o", str(tmp_path / "q.onnx"),
                  "--exclude", *names]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert any(line.startswith("kept in float") and "4 nodes (below)" in line for line in lines)
+    assert any(line.startswith("kept in float") and "4 (below)" in line for line in lines)
     at = lines.index("kept in float:")
     assert [line.strip() for line in lines[at + 1:at + 5]] == names
     assert not any("conv1, relu1" in line for line in lines)  # not inline in the table

@@ -33,15 +33,14 @@ def wants_int8(args) -> bool:
 
 
 def run_int8(args, convert_options, out) -> int:
-    import sys
     import time
     import warnings
     from pathlib import Path
 
     from ...data import spec_from_args
-    from ...errors import InputError
     from ...data.model import model_inputs
-    from ...ui import table
+    from ...errors import InputError
+    from ...ui import name_list, print_warnings, table
     from . import Int8Options
     from .pipeline import convert_int8
 
@@ -61,14 +60,13 @@ def run_int8(args, convert_options, out) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         r = convert_int8(src, out, convert_options, opts, args.calib, spec, args.eval_data, args.report, progress=True)
-    for w in caught:
-        if "edgekit" in type(w.message).__module__ or "edgekit" in str(w.filename):
-            print(f"edgekit convert: warning: {w.message}", file=sys.stderr)
+    print_warnings("convert", caught)
+    below = []
     rows = [["output", str(out)], ["size", f"{out.stat().st_size / 1e6:.2f} MB"],
             ["mode", f"{r.mode} int8 (weights per channel" + (", activations int8)" if r.mode == "static" else ")")],
             ["io", r.io], ["ops", sum(r.ops.values())],
             ["op types", ", ".join(f"{k} x{v}" for k, v in sorted(r.ops.items()))],
-            ["float ops inside", ", ".join(r.float_ops) or "none"]]
+            ["float ops inside", name_list("float ops inside", r.float_ops, below)]]
     if r.calib_samples:
         rows.append(["calibration", f"{r.calib_samples} samples, {r.calib_seconds:.2f} s"])
     if r.skipped:
@@ -76,9 +74,9 @@ def run_int8(args, convert_options, out) -> int:
     if r.drop is not None:
         rows += [["drop", f"{r.drop:.2f} points ({r.drop_metric}); budget {args.max_drop}: "
                           f"{'met' if r.budget_met else 'NOT met'}"],
-                 [f"kept {r.fallback or ''}".strip(), ", ".join(r.kept) or "none"]]
+                 [f"kept {r.fallback or ''}".strip(), name_list(f"kept {r.fallback or ''}".strip(), r.kept, below)]]
     if args.report:
         rows.append(["report", args.report])
     rows.append(["time", f"{time.perf_counter() - start:.2f} s"])
-    print(table(rows, ["", "converted"]))
+    print("\n".join([table(rows, ["", "converted"]), *below]))
     return 0
