@@ -2,7 +2,7 @@
 """Calibration cost across architectures: edgekit's MinMax calibration vs the float model, same samples.
 
     flock /tmp/ek-cpu.lock /opt/ekvenv/bin/python tools/bench_calibration.py [--work DIR] [--samples 64]
-        [--rounds 5] [--models mobilenet_v2,resnet18,shufflenet_v2,efficientnet_b0] [--write-docs]
+        [--rounds 5] [--models mobilenet_v2,resnet18,shufflenet_v2,efficientnet_b0] [--histogram] [--write-docs]
 
 Each model is an edgekit.zoo network (random weights, 1x3x224x224, BatchNorm folded as torch exports it).
 Times as in tools/bench_quantize.py: edgekit's calibrate() (probed graph, session, reading the data,
@@ -11,7 +11,8 @@ session creation included, the float model run the faster of two ways (default t
 by side with one thread each, the way calibration runs). Medians of --rounds interleaved rounds. The
 probe columns say what the ratio is made of (edgekit/quantize/calib.py): tensors the quantizer needs,
 tensors whose range follows from another's, probes, and probes that need a minimum too (the costly kind
-on x86: onnxruntime copies the tensor out of its NCHWc layout first).
+on x86: onnxruntime copies the tensor out of its NCHWc layout first). --histogram adds one run each of
+--method percentile and entropy (onnxruntime's HistogramCalibrater), as a ratio to the same float run.
 --write-docs replaces "## Calibration across architectures" in docs/benchmarks.md.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_quantize import calib_seconds, cpu_info, md_table, run_float, write_docs  # noqa: E402
 
 SECTION = "## Calibration across architectures"
+HISTOGRAM = ("percentile", "entropy")  # onnxruntime's HistogramCalibrater, fed by edgekit in chunks
 READING = (
     "Reading: issue 3's target (<= 1.3x) is measured on MobileNetV2 by tools/bench_quantize.py (128 samples). "
     "What the ratio is made of is the probe count, above all probes that need a minimum: on x86 onnxruntime "
@@ -37,7 +39,10 @@ READING = (
     "NCHW first. Relu/Clip outputs need no minimum; in EfficientNet every activation is SiLU (x * Sigmoid(x)), "
     "whose outputs and inputs can be negative, so every probe carries a minimum and a copy. ResNet-18's "
     "convolutions are heavy enough that the probes hardly show; ShuffleNetV2's channel shuffles and concats "
-    "take their ranges from their inputs without probes.")
+    "take their ranges from their inputs without probes. The histogram methods (percentile, entropy) go "
+    "through onnxruntime's HistogramCalibrater: its graph runs unoptimized with every tensor as an output, "
+    "and numpy bins every activation of every sample (np.histogram on explicit edges sorts), which costs "
+    "tens of times a float run; edgekit only feeds it in chunks so memory stays flat.")
 
 
 def export(name: str, work: Path) -> Path:
@@ -66,8 +71,10 @@ def measure(name: str, work: Path, args) -> list:
         par.append(run_float(src, data, side_by_side=True))
     c, f, p = (statistics.median(v) for v in (cal, flo, par))
     _, probes, links = _augment(pre)
-    return [name, len(probes) + len(links), len(links), len(probes), sum(1 for *_, low in probes if low is not None),
-            round(c, 3), round(f, 3), round(p, 3), round(c / min(f, p), 2)]
+    row = [name, len(probes) + len(links), len(links), len(probes), sum(1 for *_, low in probes if low is not None),
+           round(c, 3), round(f, 3), round(p, 3), round(c / min(f, p), 2)]
+    # histogram methods: one run each (tens of times the float run, so noise does not matter)
+    return row + [round(calib_seconds(pre, calib, work, m) / min(f, p), 1) for m in HISTOGRAM if args.histogram]
 
 
 def main() -> int:
@@ -76,6 +83,7 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=64, help="calibration samples per model")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
     ap.add_argument("--models", default="mobilenet_v2,resnet18,shufflenet_v2,efficientnet_b0")
+    ap.add_argument("--histogram", action="store_true", help="also time --method percentile and entropy (1 run)")
     ap.add_argument("--write-docs", action="store_true", help=f"replace {SECTION!r} in docs/benchmarks.md")
     args = ap.parse_args()
     import onnxruntime
@@ -94,7 +102,8 @@ def main() -> int:
         f"- {args.samples} samples per model, medians of {args.rounds} interleaved rounds; seconds from the model "
         "file to the last result (session creation included on both sides)", "",
         md_table(["model", "tensors ranged", "from another's range", "probed", "probed with a min", "edgekit s",
-                  "float s (default threads)", "float s (side by side)", "ratio vs faster float"], rows), "",
+                  "float s (default threads)", "float s (side by side)", "ratio vs faster float"]
+                 + [f"{m} ratio" for m in HISTOGRAM if args.histogram], rows), "",
         READING])
     print(text)
     if args.write_docs:

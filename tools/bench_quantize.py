@@ -121,7 +121,7 @@ def run_float(src: Path, data: np.ndarray, side_by_side: bool) -> float:
     return time.perf_counter() - t0
 
 
-def calib_seconds(pre: Path, calib: Path, work: Path) -> float:
+def calib_seconds(pre: Path, calib: Path, work: Path, method: str = "minmax") -> float:
     """What QuantizeResult.calib_seconds times: edgekit's calibrate() over the whole set, ranges written."""
     from edgekit.data import open_source
     from edgekit.quantize import Method
@@ -131,7 +131,7 @@ def calib_seconds(pre: Path, calib: Path, work: Path) -> float:
     cache = work / "ranges_timing.json"
     cache.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    calibrate(pre, DatasetReader(open_source(calib, None, "input")), cache, Method.MINMAX, work)
+    calibrate(pre, DatasetReader(open_source(calib, None, "input")), cache, Method(method), work)
     return time.perf_counter() - t0
 
 

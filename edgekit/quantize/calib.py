@@ -16,6 +16,8 @@ stays flat (each collect_data call folds its chunk into the histograms).
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 
@@ -299,11 +301,14 @@ def histogram_ranges(pre: Path, reader, method: Method, tmp: Path):
     extra = {"percentile": PERCENTILE} if method is Method.PERCENTILE else {}
     cal = create_calibrator(pre, _op_types(), augmented_model_path=str(tmp / "augmented_hist.onnx"),
                             calibrate_method=kind, extra_options=extra)
-    while reader.has_more():
-        reader.chunk_left = CHUNK
-        cal.collect_data(reader)
-    reader.chunk_left = None
-    return cal.compute_data()
+    # onnxruntime print()s its progress ("Collecting tensor data and making histogram ...", bin counts)
+    # to stdout, where edgekit's results go; edgekit's own progress bar says the same on stderr.
+    with contextlib.redirect_stdout(io.StringIO()):
+        while reader.has_more():
+            reader.chunk_left = CHUNK
+            cal.collect_data(reader)
+        reader.chunk_left = None
+        return cal.compute_data()
 
 
 def calibrate(pre: Path, reader, cache: Path, method: Method, tmp: Path) -> None:
