@@ -33,6 +33,8 @@ def load_npz(path: Path) -> dict:
 def _map(fh, path: Path, info: zipfile.ZipInfo):
     fh.seek(info.header_offset)
     local = fh.read(_LOCAL_HEADER)
+    if len(local) < _LOCAL_HEADER:
+        raise ValueError(f"{info.filename}: the zip entry points past the end of the file")
     name_len, extra_len = struct.unpack("<HH", local[26:30])
     fh.seek(info.header_offset + _LOCAL_HEADER + name_len + extra_len)
     major, _ = np.lib.format.read_magic(fh)

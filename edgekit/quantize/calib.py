@@ -216,8 +216,8 @@ def _session(model, pre: Path):
     if workers() > 1:
         opts.intra_op_num_threads = 1
     path = pre.with_name(pre.stem + ".probes.onnx")
-    onnx.save(model, str(path))
-    try:
+    try:  # the save too: a Ctrl-C halfway through it leaves no partial file
+        onnx.save(model, str(path))
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     finally:
         path.unlink(missing_ok=True)
