@@ -71,7 +71,7 @@ def main() -> int:
             t0 = time.perf_counter()
             rec = edgekit.profile(model, args.target, warmup=20, runs=args.runs, on_host=True,
                                   **({"remote": args.remote, **opts} if side == "remote" else {}))
-            got[side] = (rec["latency_ms"]["p50"], time.perf_counter() - t0)
+            got[side] = (rec.latency_ms.p50, time.perf_counter() - t0)
         ratios.append(got["remote"][0] / got["host"][0])
         host_wall.append(got["host"][1])
         remote_wall.append(got["remote"][1])

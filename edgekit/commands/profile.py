@@ -95,13 +95,14 @@ def run(args) -> int:
     print_warnings("profile", caught)  # only edgekit's own: library chatter stays out of the results
     if records:
         print(table([table_row(r) for r in records], TABLE_HEADERS))
-    notes = dict.fromkeys((r["target"], r["measured_on"], r["note"]) for r in records if "note" in r)
+    notes = dict.fromkeys((r.target, r.measured_on, r.note) for r in records if r.note)
     for target, where, note in notes:  # once per target and device, not once per model
         print(f"note ({target}, {where}): {note}" if len(jobs) > 1 else f"note: {note}")
     for model, target, exc in failed:
         print(f"edgekit profile: error: {model} on {target}: {exc.line()}", file=sys.stderr)
     if args.json and records:
         single = len(jobs) == 1 and not args.targets  # a matrix is always a list, even of one
-        write_text(args.json, json.dumps(records[0] if single else records, indent=2) + "\n")
+        dicts = [r.to_dict() for r in records]
+        write_text(args.json, json.dumps(dicts[0] if single else dicts, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 2 if failed else 0

@@ -39,21 +39,20 @@ class Variant:
     path: Path
     format: str  # "onnx" / "tflite"
     evaluation: dict | None = None  # edgekit.evaluate's record (top1 in percent, samples, ...)
-    profile: dict | None = None  # edgekit.profile's record
+    profile: "ProfileRecord | None" = None  # edgekit.profile's record (typed)
 
     @property
     def accuracy(self) -> float | None:
         return (self.evaluation or {}).get("top1")
 
     def row(self) -> list:
-        lat = (self.profile or {}).get("latency_ms", {})
-        mem = (self.profile or {}).get("memory_mb", {})
+        lat, mem = (self.profile.latency_ms, self.profile.memory_mb) if self.profile else (None, None)
         return [self.name, self.format, round(self.path.stat().st_size / 1024, 1), self.accuracy,
-                lat.get("p50"), lat.get("p99"), mem.get("peak_rss")]
+                lat and lat.p50, lat and lat.p99, mem and mem.peak_rss]
 
     def record(self) -> dict:
         """One results record as ``edgekit report`` reads it: the profile and eval records merged."""
-        rec = {**(self.evaluation or {}), **(self.profile or {})}
+        rec = {**(self.evaluation or {}), **(self.profile.to_dict() if self.profile else {})}
         rec.update(model=str(self.path), format=self.format, name=self.name,
                    model_bytes=self.path.stat().st_size)
         return rec

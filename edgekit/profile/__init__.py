@@ -5,160 +5,86 @@ process, so the memory figures belong to the model and not to this process) and 
 """
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DependencyError, EdgekitWarning, InputError, ModelError, TargetError
+from ..errors import EdgekitWarning, InputError
 from ..targets import Target, get_target
-
-RUNNER = Path(__file__).resolve().parent.parent / "runtime" / "device.py"
-_ERRORS = {"ModelError": ModelError, "InputError": InputError, "DependencyError": DependencyError}
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """How to measure: threads (None = the target's), warm-up runs, then ``runs`` or ``duration`` seconds."""
-
-    threads: int | None = None
-    warmup: int = 10
-    runs: int = 100
-    duration: float | None = None
-    seed: int = 0
-
-    def check(self) -> "Protocol":
-        # whole numbers only: the runner's argparse would reject "1.5" with a usage dump, not our message
-        if self.threads is not None and (not _whole(self.threads) or self.threads <= 0):
-            raise InputError("threads must be >= 1", f"got {self.threads}", "pass --threads 1 or more")
-        if not _whole(self.runs) or self.runs <= 0:
-            raise InputError("runs must be >= 1", f"got {self.runs}", "pass --runs 1 or more")
-        if not _whole(self.warmup) or self.warmup < 0:
-            raise InputError("warmup must be >= 0", f"got {self.warmup}", "pass --warmup 0 or more")
-        if self.duration is not None and self.duration <= 0:
-            raise InputError("duration must be > 0 seconds", f"got {self.duration}", "pass e.g. --duration 5")
-        return self
-
-    def runner_args(self, threads: int) -> list[str]:
-        args = ["--threads", str(threads), "--warmup", str(self.warmup), "--runs", str(self.runs),
-                "--seed", str(self.seed)]
-        return args + (["--duration", str(self.duration)] if self.duration else [])
-
-
-def _whole(n) -> bool:
-    return isinstance(n, int) and not isinstance(n, bool)
+from .record import Latency, Memory, NotRun, ProfileRecord, Runtime, Temperatures, Verdict, parse_result  # noqa: F401
+from .runner import RUNNER, Protocol, measure_local, parse_runner_output  # noqa: F401
+from .transport import Transport, open_transport  # noqa: F401
 
 
 def profile(model, target=None, *, threads: int | None = None, warmup: int = 10, runs: int = 100,
             duration: float | None = None, on_host: bool = False, remote: str | None = None,
-            **remote_options) -> dict:
-    """Measure ``model`` for ``target`` and return the profile record (see docs/profile.md).
+            **remote_options) -> ProfileRecord:
+    """Measure ``model`` for ``target`` and return its ProfileRecord (see docs/profile.md).
 
     ``remote="ssh://[user@]host[:port]"`` or ``"adb://[SERIAL]"`` measures on that device; ``remote_options``
-    are identity, ssh_config, remote_python, benchmark_binary, perf_test_binary, delegate (docs/remote.md).
+    are the transport's options: identity, ssh_config, remote_python (ssh); benchmark_binary,
+    perf_test_binary, delegate (adb). See docs/remote.md.
     """
+    path = resolve_model(model, target)
+    tgt = get_target(target)
+    proto = Protocol(threads, warmup, runs, duration).check()
+    options = remote_options if remote else {"on_host": on_host}
+    transport = open_transport(remote or "host", **options)
+    try:
+        return measure_with(transport, path, tgt, proto)
+    finally:
+        transport.close()
+
+
+def resolve_model(model, target=None) -> Path:
+    """The model file to measure: ``model`` itself, or a bundle directory's file for ``target``."""
     path = Path(model)
     if path.is_dir():  # a bundle: the model edgekit.load(DIR, target=...) would run, hash-checked
         path = bundle_model(path, target)
     if not path.is_file():
         raise InputError(f"model {path} not found", "no such file", "check the path")
-    tgt = get_target(target)
-    proto = Protocol(threads, warmup, runs, duration).check()
-    nthreads = proto.threads or tgt.threads
-    if remote:
-        from .remote import measure_remote  # issue 7: ssh:// and adb://
+    return path
 
-        raw = measure_remote(path, tgt, proto, nthreads, remote, **remote_options)
-    else:
-        _check_host(tgt, on_host)
-        _check_cores(nthreads)
-        raw = measure_local(path, proto, nthreads)
-        raw["measured_on"] = "host"
-        if not tgt.runs_on_host():
-            raw["note"] = (f"measured on this {raw['host']['arch']} host with {tgt.name}'s settings; "
-                           "not a device measurement")
+
+def measure_with(transport: Transport, path: Path, tgt: Target, proto: Protocol, **fields) -> ProfileRecord:
+    """One measurement through an open transport (a single --remote or a fleet device: the same code)."""
+    from .remote import device_warnings
+
+    raw = transport.measure(path, tgt, proto, proto.threads or tgt.threads)
+    raw.setdefault("measured_on", transport.address.shown)  # adb:// resolves to the attached device's serial
+    if transport.remote:
+        raw["warnings"] = device_warnings(raw, tgt)
+        for text in raw["warnings"]:
+            warnings.warn(f"{transport.address.shown}: {text}", EdgekitWarning)
     for name in raw.get("dynamic_inputs", []):
         warnings.warn(f"input {name!r} has a dynamic dimension; it was measured with 1", EdgekitWarning)
-    return finish_record(raw, path, tgt)
+    return finish_record(raw, path, tgt).replace(**fields)
 
 
-def _check_cores(threads: int) -> None:
-    import os
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if threads > cores:
-        warnings.warn(f"{threads} threads on {cores} usable cores: threads take turns, so the latency is not "
-                      f"what a {threads}-core device shows; pass --threads {cores} or profile on the device",
-                      EdgekitWarning)
-
-
-def _check_host(tgt: Target, on_host: bool) -> None:
-    import platform
-
-    if tgt.runs_on_host() or on_host:
-        return
-    raise TargetError(f"target {tgt.name} is {tgt.arch} but this host is {platform.machine()}",
-                      "a host measurement is not the device's",
-                      "profile on the device with --remote ssh://user@host (or adb://SERIAL), "
-                      "or pass --on-host to measure this host with the target's settings")
-
-
-def measure_local(path: Path, proto: Protocol, threads: int) -> dict:
-    """Run the device runner in a fresh child process on this host."""
-    cmd = [sys.executable, str(RUNNER), str(path), *proto.runner_args(threads)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    return parse_runner_output(proc.stdout, proc.stderr, proc.returncode, where="host")
-
-
-def parse_runner_output(stdout: str, stderr: str, returncode: int, where: str) -> dict:
-    """Turn the runner's JSON line (a record or an error) into a dict or an EdgekitError."""
-    line = next((l for l in reversed(stdout.strip().splitlines()) if l.startswith("{")), "")
-    try:
-        data = json.loads(line) if line else None
-    except json.JSONDecodeError:
-        data = None
-    if data is None:
-        tail = (stderr.strip().splitlines() or ["no output"])[-1][:300]
-        raise ModelError(f"the runner on the {where} failed (exit {returncode})", tail,
-                         "run with --debug, or try the model with edgekit.load on that machine")
-    if "error" in data:
-        err = data["error"]
-        raise _ERRORS.get(err.get("kind"), ModelError)(err.get("what", "runner failed"), err.get("why", ""),
-                                                       err.get("fix", ""))
-    return data
-
-
-def finish_record(raw: dict, path: Path, tgt: Target) -> dict:
-    """Add model, target and budget verdicts to a runner record."""
+def finish_record(raw: dict, path: Path, tgt: Target) -> ProfileRecord:
+    """Parse a raw record (once, here on the host) and add model, target and budget verdicts."""
     from .. import __version__
 
-    record = {"model": str(path), "format": raw["format"], "target": tgt.name, **raw}
-    record["budget"] = check_budgets(record, tgt)
-    record["edgekit_version"] = __version__
-    return record
+    record = ProfileRecord.from_dict({"model": str(path), "target": tgt.name, **raw},
+                                     where=str(raw.get("measured_on", "the device")))
+    return record.replace(budget=check_budgets(record, tgt), edgekit_version=__version__)
 
 
-def check_budgets(record: dict, tgt: Target) -> dict:
+def check_budgets(record: ProfileRecord, tgt: Target) -> dict[str, Verdict]:
     """Each budget of the target with the measured value and pass/fail.
 
     Latency is judged on p50 (a median is stable on a shared machine; p99 is in the record), memory on
     the process's peak RSS (what the device must have free), size on the model file.
     """
-    lat = record["latency_ms"]
-    # Tools on a device (benchmark_model) may not report a median: then the mean, and the verdict says so.
-    latency = ("p50", lat["p50"]) if lat.get("p50") is not None else ("mean (no p50 reported)", lat["mean"])
-    measured = {"latency_ms": latency,
-                "memory_mb": ("peak_rss", record["memory_mb"]["peak_rss"]),
-                "model_mb": ("file size", record["model_bytes"] / 1e6)}
+    measured = {"latency_ms": record.latency_ms.typical,  # benchmark_model may not report a median
+                "memory_mb": ("peak_rss", record.memory_mb.peak_rss),
+                "model_mb": ("file size", record.model_bytes / 1e6)}
     out = {}
     for key, (stat, value) in measured.items():
         limit = getattr(tgt.budgets, key)
         if limit is not None and value is None:
-            out[key] = {"limit": limit, "measured": None, "statistic": f"{stat}: not reported", "pass": None}
+            out[key] = Verdict(limit, None, f"{stat}: not reported", None)
         elif limit is not None:
-            out[key] = {"limit": limit, "measured": round(value, 4), "statistic": stat, "pass": value <= limit}
+            out[key] = Verdict(limit, round(value, 4), stat, value <= limit)
     return out
 
 
@@ -166,12 +92,12 @@ TABLE_HEADERS = ["model", "target", "measured on", "runtime", "thr", "load ms", 
                  "p99 ms", "per s", "peak MB", "size MB", "budget"]
 
 
-def table_row(r: dict) -> list:
-    fails = [k for k, v in r["budget"].items() if v["pass"] is False]
-    verdict = ("over: " + ",".join(fails)) if fails else ("ok" if r["budget"] else "-")
-    return [Path(r["model"]).name, r["target"], r["measured_on"], r["runtime"]["name"], r["threads"],
-            r["load_ms"], r["first_run_ms"], r["latency_ms"]["p50"], r["latency_ms"]["p99"],
-            r["throughput_per_s"], r["memory_mb"]["peak_rss"], r["model_bytes"] / 1e6, verdict]
+def table_row(r: ProfileRecord) -> list:
+    fails = [k for k, v in r.budget.items() if v.passed is False]
+    verdict = ("over: " + ",".join(fails)) if fails else ("ok" if r.budget else "-")
+    where = f"{r.device} ({r.measured_on})" if r.device else r.measured_on
+    return [r.name, r.target, where, r.runtime.name, r.threads, r.load_ms, r.first_run_ms, r.latency_ms.p50,
+            r.latency_ms.p99, r.throughput_per_s, r.memory_mb.peak_rss, r.model_bytes / 1e6, verdict]
 
 
 def bundle_model(root: Path, target) -> Path:

@@ -7,16 +7,18 @@ Everything edgekit pushes goes into a fresh ``/data/local/tmp/edgekit.<random>``
 """
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DependencyError, InputError, RemoteError
-from . import Protocol
 from .benchmark_model import benchmark_model_record, parse_benchmark_model, parse_perf_test, perf_test_record
-from .remote import AdbAddress, RemoteOptions
-from .ssh import Op, remote_command
+from .runner import Protocol
+from .ssh import TEMPS, Op, bad_address, parse_temperatures, remote_command
+from .transport import FILE, Kind, register
 
 DEVICE_TMP = "/data/local/tmp"  # the one place an app-less shell user may write and execute on Android
 # Where people put the prebuilt tools (TFLite's "Performance measurement" guide pushes to /data/local/tmp).
@@ -31,8 +33,49 @@ _FACTS = Op('echo "abi=$(getprop ro.product.cpu.abi)"; echo "model=$(getprop ro.
             'echo "release=$(getprop ro.build.version.release)"; echo "cores=$(nproc 2>/dev/null)"; '
             'echo "governor=$(cat /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor 2>/dev/null)"; '
             'echo "memtotal=$(grep MemTotal /proc/meminfo)"')
-_TEMPS = Op('for z in /sys/class/thermal/thermal_zone*; do '
-            'echo "temp=$(cat "$z/type" 2>/dev/null)=$(cat "$z/temp" 2>/dev/null)"; done')
+# adb serials: USB serials are alphanumeric; emulators are emulator-5554; TCP devices are host:port.
+_SERIAL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:-]{0,127}")
+
+
+@dataclass(frozen=True)
+class AdbAddress:
+    serial: str | None = None  # None: the one attached device
+
+    @property
+    def shown(self) -> str:
+        return f"adb://{self.serial or ''}"
+
+
+@dataclass(frozen=True)
+class AdbOptions:
+    benchmark_binary: Path | None = field(default=None, metadata=FILE)  # a benchmark_model to push
+    perf_test_binary: Path | None = field(default=None, metadata=FILE)  # an onnxruntime_perf_test, for .onnx
+    delegate: str | None = None           # xnnpack | gpu | nnapi (default: the target's first)
+    measure_timeout: float | None = None  # seconds for one benchmark (None: no limit; a fleet sets one)
+
+
+def parse(text: str) -> AdbAddress:
+    """``adb://[SERIAL]``; a serial with anything but letters, digits and . _ : - is refused."""
+    rest = text.strip().partition("://")[2]
+    if rest and not _SERIAL.fullmatch(rest):
+        raise bad_address(text, "an adb serial has only letters, digits and . _ : -", "adb://SERIAL (see adb devices)")
+    return AdbAddress(rest or None)
+
+
+class AdbTransport:
+    remote = True  # another machine: architecture and throttle warnings apply
+
+    def __init__(self, address: AdbAddress, opts: AdbOptions):
+        self.address, self.opts = address, opts
+
+    def measure(self, path: Path, target, proto: Protocol, threads: int) -> dict:
+        return measure_adb(Path(path), target, proto, threads, self.address, self.opts)
+
+    def temperatures(self) -> dict[str, float]:
+        return temperatures(AdbDevice(find_serial(self.address)))
+
+    def close(self) -> None:
+        pass  # each adb call is its own connection to the adb server
 
 
 class AdbDevice:
@@ -77,7 +120,7 @@ def find_serial(address: AdbAddress) -> str:
 
 
 def measure_adb(path: Path, target, proto: Protocol, threads: int, address: AdbAddress,
-                opts: RemoteOptions) -> dict:
+                opts: AdbOptions) -> dict:
     from ..runtime.device import detect_format
 
     fmt = detect_format(str(path))
@@ -92,7 +135,7 @@ def measure_adb(path: Path, target, proto: Protocol, threads: int, address: AdbA
         facts = device_facts(dev)
         before = temperatures(dev)
         argv = (benchmark_args if fmt == "tflite" else perf_test_args)(tool, model, proto, threads, delegate)
-        proc = dev.shell(argv, timeout=None, step="benchmark")
+        proc = dev.shell(argv, timeout=opts.measure_timeout, step="benchmark")
         after = temperatures(dev)
         text = proc.stdout + "\n" + proc.stderr
         if fmt == "tflite":
@@ -109,7 +152,7 @@ def measure_adb(path: Path, target, proto: Protocol, threads: int, address: AdbA
             pass
 
 
-def pick_delegate(target, opts: RemoteOptions) -> str | None:
+def pick_delegate(target, opts: AdbOptions) -> str | None:
     """The delegate to benchmark: --delegate, else the target's first (one at a time: mixing measures nothing)."""
     choice = opts.delegate or (target.runtime.delegates[0] if target.runtime.delegates else None)
     if choice is not None and choice not in DELEGATE_FLAGS:
@@ -118,7 +161,7 @@ def pick_delegate(target, opts: RemoteOptions) -> str | None:
     return choice
 
 
-def find_tool(dev: AdbDevice, fmt: str, opts: RemoteOptions, workdir: str) -> str:
+def find_tool(dev: AdbDevice, fmt: str, opts: AdbOptions, workdir: str) -> str:
     given = opts.benchmark_binary if fmt == "tflite" else opts.perf_test_binary
     if given:
         tool = f"{workdir}/{'benchmark_model' if fmt == 'tflite' else 'onnxruntime_perf_test'}"
@@ -169,12 +212,7 @@ def device_facts(dev: AdbDevice) -> dict:
 
 
 def temperatures(dev: AdbDevice) -> dict:
-    temps = {}
-    for line in dev.shell([_TEMPS], step="temperatures").stdout.splitlines():
-        _, name, value = (line.split("=", 2) + ["", ""])[:3]
-        if name and value.strip().lstrip("-").isdigit():
-            temps[name] = int(value) / 1000.0  # millidegrees (Linux thermal sysfs ABI)
-    return temps
+    return parse_temperatures(dev.shell([TEMPS], step="temperatures").stdout)
 
 
 def check(proc: subprocess.CompletedProcess, doing: str) -> None:
@@ -185,3 +223,6 @@ def check(proc: subprocess.CompletedProcess, doing: str) -> None:
 def _last(proc: subprocess.CompletedProcess) -> str:
     lines = (proc.stderr + "\n" + proc.stdout).strip().splitlines()
     return (lines or ["no message"])[-1][:300]
+
+
+KIND = register(Kind("adb", parse, AdbOptions, AdbTransport, help="adb://SERIAL or adb://"))

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shlex
 import shutil
 import subprocess
 import tempfile
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DependencyError, RemoteError
-from . import Protocol, RUNNER, parse_runner_output
-from .remote import RemoteOptions, SshAddress
+from ..errors import DependencyError, InputError, RemoteError
+from .runner import RUNNER, Protocol, parse_runner_output
+from .transport import FILE, Kind, register
 
 # ServerAlive*: a device that vanishes mid-run (power, Wi-Fi) is noticed within 15 s x 3 instead of hanging.
 _BASE_OPTIONS = ["-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3"]
@@ -36,6 +38,83 @@ PROBE = ("import json,os,platform,sys,importlib.util as u\n"
          "sys.exit(0 if sys.version_info>=(3,7) and f['numpy'] and set(f['runtimes'])&set(need) else 3)\n")
 _RUNTIMES = {"tflite": ("ai_edge_litert", "tflite_runtime", "tensorflow"), "onnx": ("onnxruntime",)}
 _PIP = {"tflite": "ai-edge-litert", "onnx": "onnxruntime"}
+
+
+# A host name or IPv4 address (RFC 1123 labels; '_' for ssh-config aliases), or an IPv6 literal. Anything
+# else is refused before any process starts: OpenSSH itself substitutes the host into ProxyCommand /
+# Match exec shell lines (%h), which is how CVE-2023-51385 turned host names into shell injection.
+_HOST = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,252})")
+_IPV6 = re.compile(r"\[([0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?)\]")
+_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
+
+
+@dataclass(frozen=True)
+class SshAddress:
+    host: str
+    user: str | None = None
+    port: int | None = None
+
+    @property
+    def shown(self) -> str:
+        """The address without credentials: what ``measured_on`` records."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ssh://{host}" + (f":{self.port}" if self.port else "")
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    """How to reach and use the device. Paths are local files except ``remote_python`` (on the device)."""
+
+    identity: Path | None = field(default=None, metadata=FILE)    # ssh -i
+    ssh_config: Path | None = field(default=None, metadata=FILE)  # ssh -F
+    remote_python: str = "python3"        # interpreter on the device (a venv's python works)
+    connect_timeout: int = 10             # seconds; ssh ConnectTimeout
+    measure_timeout: float | None = None  # seconds for one measurement (None: no limit; a fleet sets one)
+
+    def check(self) -> "SshOptions":
+        if not self.remote_python or "\n" in self.remote_python or "\0" in self.remote_python:
+            raise InputError("--remote-python is empty or has a line break", repr(self.remote_python),
+                             "give the interpreter's path on the device, e.g. /home/pi/venv/bin/python")
+        return self
+
+
+def parse(text: str) -> SshAddress:
+    """``ssh://[user@]host[:port]``; anything unsafe or malformed is an InputError."""
+    rest = text.strip().partition("://")[2].rstrip("/")
+    user, at, hostport = rest.rpartition("@")
+    if not at:
+        user = None
+    elif ":" in user:
+        raise InputError(f"remote {_redact(text)} contains a password", "edgekit never passes passwords to ssh",
+                         "use a key (--identity FILE) or your ssh agent")
+    elif not _USER.fullmatch(user):
+        raise bad_address(text, "a user name has only letters, digits and . _ -", "ssh://user@host")
+    port = None
+    ipv6 = _IPV6.match(hostport)
+    if ipv6:
+        host, tail = ipv6.group(1), hostport[ipv6.end():]
+    elif hostport.startswith("["):
+        raise bad_address(text, "an IPv6 host is hex digits and colons in brackets (and an optional %zone)",
+                          "ssh://user@[fe80::1%eth0]:22")
+    else:
+        host, _, tail = hostport.partition(":")
+        tail = ":" + tail if _ else ""
+    if tail:
+        if not re.fullmatch(r":\d{1,5}", tail) or not 0 < int(tail[1:]) < 65536:
+            raise bad_address(text, "the port must be a number from 1 to 65535", "ssh://user@host:2222")
+        port = int(tail[1:])
+    if not ipv6 and not _HOST.fullmatch(host):
+        raise bad_address(text, "a host has only letters, digits and . _ - (or is [IPv6])",
+                          "ssh://user@host[:port] or an alias from your ssh config")
+    return SshAddress(host, user, port)
+
+
+def bad_address(text: str, why: str, fix: str) -> InputError:
+    return InputError(f"remote address {text!r} is not valid", why, f"use {fix}; nothing was run")
+
+
+def _redact(text: str) -> str:
+    return re.sub(r"://[^@/]*@", "://***@", text)
 
 
 class Op(str):
@@ -57,7 +136,7 @@ def remote_path(path: str) -> str | Op:
 class SshSession:
     """ssh to one device; connections share one authenticated master (ControlMaster) for speed."""
 
-    def __init__(self, address: SshAddress, opts: RemoteOptions):
+    def __init__(self, address: SshAddress, opts: SshOptions):
         if shutil.which("ssh") is None:
             raise DependencyError("the ssh client is not installed", "edgekit uses the system's OpenSSH",
                                   "install it (Debian: apt install openssh-client)")
@@ -130,7 +209,48 @@ def _last_line(text: str) -> str:
     return (lines or ["no message"])[-1][:300]
 
 
-def measure_ssh(path: Path, proto: Protocol, threads: int, address: SshAddress, opts: RemoteOptions) -> dict:
+class SshTransport:
+    """One device over ssh; the session (a shared master connection) lives until ``close()``."""
+    remote = True  # another machine: architecture and throttle warnings apply
+
+
+    def __init__(self, address: SshAddress, opts: SshOptions):
+        self.address, self.opts, self._session = address, opts, None
+
+    @property
+    def session(self) -> SshSession:
+        if self._session is None:
+            self._session = SshSession(self.address, self.opts)
+        return self._session
+
+    def measure(self, path: Path, target, proto: Protocol, threads: int) -> dict:
+        return measure_ssh(self.session, Path(path), proto, threads)
+
+    def temperatures(self) -> dict[str, float]:
+        proc = self.session.run([TEMPS], step="temperatures")
+        return parse_temperatures(proc.stdout)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+# Every thermal zone as "temp=<type>=<millidegrees>" (Linux thermal sysfs ABI); shared with adb.
+TEMPS = Op('for z in /sys/class/thermal/thermal_zone*; do '
+           'echo "temp=$(cat "$z/type" 2>/dev/null)=$(cat "$z/temp" 2>/dev/null)"; done')
+
+
+def parse_temperatures(text: str) -> dict[str, float]:
+    temps = {}
+    for line in text.splitlines():
+        _, name, value = (line.split("=", 2) + ["", ""])[:3]
+        if name and value.strip().lstrip("-").isdigit():
+            temps[name] = int(value) / 1000.0  # millidegrees
+    return temps
+
+
+def measure_ssh(session: SshSession, path: Path, proto: Protocol, threads: int) -> dict:
     """Copy runner + model to a fresh temp dir on the device, run it, bring the record back, clean up.
 
     One ssh command does it all (each costs a remote shell start, ~0.5 s on a busy board): make the
@@ -139,8 +259,8 @@ def measure_ssh(path: Path, proto: Protocol, threads: int, address: SshAddress, 
     """
     from ..runtime.device import detect_format
 
+    address, opts = session.address, session.opts
     fmt = detect_format(str(path))  # a bad local file fails here, before anything is copied
-    session = SshSession(address, opts)
     workdir = Op('"${TMPDIR:-/tmp}"/edgekit.' + secrets.token_hex(8))  # hex only: safe unquoted
     py, needs_cleanup = remote_path(opts.remote_python), True
     model_name = f"model.{fmt}"  # our own name: the local file name never reaches the device's shell
@@ -153,7 +273,6 @@ def measure_ssh(path: Path, proto: Protocol, threads: int, address: SshAddress, 
     finally:  # also on failure and Ctrl-C: nothing of ours stays on the device
         if needs_cleanup:
             cleanup(session, workdir)
-        session.close()
 
 
 # Runs in the work dir: a JSON header [[name, size], ...] on the first line, then the files' bytes in order.
@@ -180,7 +299,7 @@ def run_on_device(session: SshSession, workdir: Op, py, fmt: str, files, runner_
         words = [Op("mkdir -m 700"), workdir, Op("&& cd"), workdir, Op("&&"), py, "-c", PROBE, fmt,
                  Op("&&"), py, "-c", UNPACK, Op("&& {"), py, *runner_args,
                  Op("& echo $! > pid; wait $!; }; rc=$?; cd / && rm -rf"), workdir, Op("; exit $rc")]
-        return session.run(words, stdin_fd=read_fd, timeout=None, step="measurement")
+        return session.run(words, stdin_fd=read_fd, timeout=session.opts.measure_timeout, step="measurement")
     finally:
         os.close(read_fd)
         feeder.join(timeout=5)
@@ -242,3 +361,6 @@ def check_device(where: str, proc: subprocess.CompletedProcess, fmt: str, shown_
                           f"on the device run: {shown_py} -m pip install {' '.join(missing)} (in a venv on "
                           "Raspberry Pi OS, then pass --remote-python that venv's bin/python)")
     return rest
+
+
+KIND = register(Kind("ssh", parse, SshOptions, SshTransport, help="ssh://[user@]host[:port] or ssh://alias"))

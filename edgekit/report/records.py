@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
 
 LATENCY_KEYS = ("min", "p50", "p90", "p99", "max", "mean", "std")
 EVAL_KEYS = ("samples", "top1", "top5", "agreement", "sqnr_db", "max_abs_error")
@@ -99,27 +99,29 @@ def load_records(results) -> list[tuple[str, object]]:
 
 
 def _kind(record) -> tuple[bool, bool]:
-    """(is a usable profile record, is a usable eval record)."""
+    """(is a profile record, is a usable eval record). A fleet's "not run" entry is neither."""
     if not isinstance(record, dict) or not isinstance(record.get("model"), str) or "error" in record:
         return False, False
-    lat = record.get("latency_ms")
-    profile = isinstance(lat, dict) and any(_number(lat.get(k)) is not None for k in ("p50", "mean"))
+    profile = isinstance(record.get("latency_ms"), dict) and "not_run" not in record
     evaluated = any(_number(record.get(k)) is not None for k in ("top1", "top5", "agreement"))
     return profile, evaluated
 
 
-def _profile_fields(r: dict) -> dict:
-    runtime = r.get("runtime")
-    memory = r.get("memory_mb") if isinstance(r.get("memory_mb"), dict) else {}
-    threads = r.get("threads")
-    size = r.get("model_bytes")
-    return {"target": str(r.get("target") or "unknown target"), "measured_on": r.get("measured_on"),
-            "runtime": runtime.get("name") if isinstance(runtime, dict) else (str(runtime) if runtime else None),
-            "threads": threads if isinstance(threads, int) and not isinstance(threads, bool) else None,
-            "model_bytes": int(size) if _number(size) is not None else _size_on_disk(r["model"]),
-            "latency": {k: _number(r["latency_ms"].get(k)) for k in LATENCY_KEYS
-                        if _number(r["latency_ms"].get(k)) is not None},
-            "peak_mb": _number(memory.get("peak_rss"))}
+def _profile_fields(r: dict, origin: str) -> dict | None:
+    """The Row fields of a profile record, parsed once as a ProfileRecord; None when it has no latency."""
+    from ..profile.record import ProfileRecord
+
+    try:
+        rec = ProfileRecord.from_dict(r, where=origin)
+    except ModelError as exc:
+        raise InputError(f"a profile record in {origin} is malformed", exc.what,
+                         "give files written by `edgekit profile --json` (or fix the record)") from None
+    lat = {k: v for k in LATENCY_KEYS if (v := _number(getattr(rec.latency_ms, k))) is not None}
+    if not any(k in lat for k in ("p50", "mean")):
+        return None
+    return {"target": rec.target, "measured_on": rec.measured_on,
+            "runtime": rec.runtime.name if rec.runtime else None, "threads": rec.threads,
+            "model_bytes": rec.model_bytes, "latency": lat, "peak_mb": rec.memory_mb.peak_rss, "device": rec.device}
 
 
 def _eval_fields(r: dict) -> dict:
@@ -149,20 +151,21 @@ def merge(records: list[tuple[str, object]]) -> list[Row]:
     evals: dict[str, dict] = {}
     profiles: dict[tuple[str, str], dict] = {}
     formats: dict[str, str | None] = {}
-    for _origin, r in records:
+    for origin, r in records:
         is_profile, is_eval = _kind(r)
-        if not (is_profile or is_eval):
+        fields = _profile_fields(r, origin) if is_profile else None
+        if not (fields or is_eval):
             continue
         key = os.path.normpath(r["model"])
         formats.setdefault(key, _format(r, key))
         if is_eval:
             evals.setdefault(key, {}).update(_eval_fields(r))
-        if is_profile:
-            fields = _profile_fields(r)
-            profiles[(key, fields["target"])] = fields  # a later measurement of the same pair wins
+        if fields:
+            # a later measurement of the same pair wins; two fleet devices of one target are two rows
+            profiles[(key, fields["target"], fields.pop("device"))] = fields
     rows = [Row(model=key, format=formats[key], **{**fields, **evals.get(key, {})})
-            for (key, _t), fields in profiles.items()]
-    profiled = {key for key, _t in profiles}
+            for (key, _t, _d), fields in profiles.items()]
+    profiled = {key for key, _t, _d in profiles}
     rows += [Row(model=key, format=formats[key], model_bytes=_size_on_disk(key), **fields)
              for key, fields in evals.items() if key not in profiled]
     return rows

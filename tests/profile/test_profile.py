@@ -18,6 +18,15 @@ from helpers import onnx_builder, tflite_builder
 
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 HOST = "x86_64" if X86 else "linux-arm64"
+def as_json(*args, **kwargs) -> dict:
+    """edgekit.profile's record as ``--json`` writes it (the typed record must survive the round trip)."""
+    from edgekit.profile import ProfileRecord
+
+    rec = edgekit.profile(*args, **kwargs)
+    assert isinstance(rec, ProfileRecord) and ProfileRecord.from_dict(rec.to_dict()) == rec
+    return rec.to_dict()
+
+
 KEYS = {"model", "format", "target", "measured_on", "threads", "runs", "runtime", "host", "load_ms",
         "first_run_ms", "latency_ms", "throughput_per_s", "memory_mb", "model_bytes", "budget"}
 
@@ -36,7 +45,7 @@ def user_target(tmp_path, **budgets) -> str:
 def test_record_keys_and_sanity(tmp_path, fmt):
     builder = onnx_builder if fmt == "onnx" else tflite_builder
     path = builder.add_relu_model(tmp_path / f"m.{fmt}")
-    r = edgekit.profile(path, HOST, warmup=2, runs=20)
+    r = as_json(path, HOST, warmup=2, runs=20)
     assert KEYS <= set(r)
     assert (r["model"], r["format"], r["target"], r["measured_on"]) == (str(path), fmt, HOST, "host")
     assert r["threads"] == edgekit.get_target(HOST).threads and r["runs"] == 20
@@ -63,7 +72,7 @@ def test_budgets_judge_the_measurement(tmp_path):
     path = tflite_builder.add_relu_model(tmp_path / "m.tflite")
     # a latency limit no machine meets, a size limit one byte short, a memory limit every process meets
     size_mb = path.stat().st_size / 1e6
-    r = edgekit.profile(path, user_target(tmp_path, latency_ms=1e-9, model_mb=size_mb - 1e-6, memory_mb=1e6),
+    r = as_json(path, user_target(tmp_path, latency_ms=1e-9, model_mb=size_mb - 1e-6, memory_mb=1e6),
                         warmup=0, runs=3)
     assert r["target"] == "mine"
     assert r["budget"]["latency_ms"]["pass"] is False and r["budget"]["latency_ms"]["statistic"] == "p50"
@@ -88,7 +97,7 @@ def test_on_host_says_so(tmp_path):
     path = tflite_builder.add_relu_model(tmp_path / "m.tflite")
     fewer = len(os.sched_getaffinity(0)) < 4  # the Pi 4's 4 threads share this host's cores: said in a warning
     with pytest.warns(EdgekitWarning, match="usable cores") if fewer else contextlib.nullcontext():
-        r = edgekit.profile(path, "raspberry-pi-4", on_host=True, warmup=0, runs=3)
+        r = as_json(path, "raspberry-pi-4", on_host=True, warmup=0, runs=3)
     assert r["measured_on"] == "host" and r["target"] == "raspberry-pi-4"
     assert r["threads"] == 4  # the target's settings
     assert "not a device measurement" in r["note"] and r["host"]["arch"] == "x86_64"
@@ -97,7 +106,7 @@ def test_on_host_says_so(tmp_path):
 def test_dynamic_batch_is_measured_with_one_and_warns(tmp_path):
     path = tflite_builder.fc_model(tmp_path / "d.tflite", np.ones((3, 4)), np.zeros(3), batch=-1)
     with pytest.warns(EdgekitWarning, match="'x' has a dynamic dimension; it was measured with 1"):
-        r = edgekit.profile(path, HOST, warmup=0, runs=2)
+        r = as_json(path, HOST, warmup=0, runs=2)
     assert r["dynamic_inputs"] == ["x"]
 
 
@@ -149,7 +158,7 @@ def test_more_threads_than_cores_warns(tmp_path):
     path = tflite_builder.add_relu_model(tmp_path / "m.tflite")
     cores = len(os.sched_getaffinity(0))
     with pytest.warns(EdgekitWarning, match=f"{cores + 1} threads on {cores} usable cores"):
-        r = edgekit.profile(path, HOST, threads=cores + 1, warmup=0, runs=2)
+        r = as_json(path, HOST, threads=cores + 1, warmup=0, runs=2)
     assert r["threads"] == cores + 1
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

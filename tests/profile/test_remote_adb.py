@@ -18,6 +18,15 @@ from edgekit.errors import RemoteError
 from edgekit.profile.benchmark_model import parse_benchmark_model, parse_perf_test
 from helpers import onnx_builder, tflite_builder
 
+def as_json(*args, **kwargs) -> dict:
+    """edgekit.profile's record as ``--json`` writes it (the typed record must survive the round trip)."""
+    from edgekit.profile import ProfileRecord
+
+    rec = edgekit.profile(*args, **kwargs)
+    assert isinstance(rec, ProfileRecord) and ProfileRecord.from_dict(rec.to_dict()) == rec
+    return rec.to_dict()
+
+
 ADB = r'''#!{python}
 import os, shutil, subprocess, sys
 root, log = os.environ["EK_ADB_ROOT"], os.environ["EK_ADB_LOG"]
@@ -138,7 +147,7 @@ def test_stand_in_adb_tflite_record(android):
     name = f"ek-pwned-{os.getpid()}"  # a file name cannot hold '/': the payload cds to $HOME first
     marker = Path.home() / name
     model = tflite_builder.add_relu_model(android / f"m $(cd;touch {name});cd;touch {name};x.tflite")
-    r = edgekit.profile(model, "android-arm64", remote="adb://", warmup=2, runs=7)
+    r = as_json(model, "android-arm64", remote="adb://", warmup=2, runs=7)
     args = _tool_args(android)
     # (the stand-in maps /data/local/tmp into tmp_path)
     assert re.fullmatch(rf"--graph={android}/device/data/local/tmp/edgekit\.[0-9a-f]{{12}}/model\.tflite", args[0])
@@ -164,7 +173,7 @@ def test_stand_in_adb_pushes_the_given_binary_and_uses_the_gpu_delegate(android,
     (android / "device/data/local/tmp/benchmark_model").unlink()
     binary = _script(tmp_path / "android_aarch64_benchmark_model", BENCHMARK)
     model = tflite_builder.add_relu_model(tmp_path / "m.tflite")
-    r = edgekit.profile(model, "android-arm64", remote="adb://R5CT1234", benchmark_binary=binary,
+    r = as_json(model, "android-arm64", remote="adb://R5CT1234", benchmark_binary=binary,
                         delegate="gpu", threads=2, warmup=0, runs=3)
     args = _tool_args(android)
     assert "--use_gpu=true" in args and "--use_xnnpack=true" not in args and "--num_threads=2" in args
@@ -187,7 +196,7 @@ def test_stand_in_adb_onnx_needs_perf_test(android, tmp_path):
     with pytest.raises(RemoteError, match=r"no onnxruntime_perf_test.*--perf-test-binary PATH"):
         edgekit.profile(model, "android-arm64", remote="adb://")
     perf = _script(tmp_path / "onnxruntime_perf_test", PERF_TEST)
-    r = edgekit.profile(model, "android-arm64", remote="adb://", perf_test_binary=perf, runs=5, delegate="nnapi")
+    r = as_json(model, "android-arm64", remote="adb://", perf_test_binary=perf, runs=5, delegate="nnapi")
     args = _tool_args(android)
     assert args[:6] == ["-I", "-m", "times", "-r", "5", "-x"] and args[-3:-1] == ["-e", "nnapi"]
     assert args[-1].endswith("/model.onnx")
@@ -204,7 +213,7 @@ def test_stand_in_adb_device_selection(android, monkeypatch, tmp_path):
         edgekit.profile(model, "android-arm64", remote="adb://")
     with pytest.raises(RemoteError, match=r"device 0123 is not ready.*absent"):
         edgekit.profile(model, "android-arm64", remote="adb://0123")
-    r = edgekit.profile(model, "android-arm64", remote="adb://emulator-5554", warmup=0, runs=2)
+    r = as_json(model, "android-arm64", remote="adb://emulator-5554", warmup=0, runs=2)
     assert r["measured_on"] == "adb://emulator-5554"
 
 
@@ -247,15 +256,17 @@ def test_parse_logcat_prefixed_lines():
 
 
 def test_record_without_median_has_null_p50_and_budget_uses_the_mean():
-    from edgekit.profile import check_budgets
+    from edgekit.profile import ProfileRecord, check_budgets
     from edgekit.profile.benchmark_model import benchmark_model_record
 
     raw = benchmark_model_record(parse_benchmark_model(OLD_FORMAT), 4, 1, None)
     assert raw["latency_ms"]["p50"] is None and raw["latency_ms"]["mean"] == pytest.approx(2950.34)
     assert raw["memory_mb"]["peak_rss"] is None and raw["memory_mb"]["growth"] == pytest.approx(138.809)
-    budget = check_budgets({**raw, "model_bytes": 1000}, edgekit.get_target("android-arm64"))
-    assert budget["latency_ms"]["statistic"] == "mean (no p50 reported)" and budget["latency_ms"]["pass"] is False
-    assert budget["memory_mb"]["pass"] is None and budget["model_mb"]["pass"] is True
+    rec = ProfileRecord.from_dict({**raw, "model": "m.tflite", "target": "android-arm64", "measured_on": "adb://x",
+                                   "model_bytes": 1000})
+    budget = check_budgets(rec, edgekit.get_target("android-arm64"))
+    assert budget["latency_ms"].statistic == "mean (no p50 reported)" and budget["latency_ms"].passed is False
+    assert budget["memory_mb"].passed is None and budget["model_mb"].passed is True
 
 
 def test_parse_failure_quotes_the_tool_error():

@@ -8,7 +8,8 @@ import pytest
 
 import edgekit
 from edgekit.cli import main as cli_main
-from edgekit.profile.remote import RemoteOptions, throttle_warnings
+from edgekit.profile.remote import throttle_warnings
+from edgekit.profile.transport import build_options, kinds
 from helpers import onnx_builder
 
 HOST = "x86_64" if platform.machine().lower() in ("x86_64", "amd64") else "linux-arm64"
@@ -64,9 +65,13 @@ def test_throttle_rule(before, after, governor, expected):
     assert len(got) == len(expected) and all(e in g for e, g in zip(expected, got))
 
 
-def test_remote_options_check_files(tmp_path):
+def test_remote_options_check_files_and_belong_to_their_transport(tmp_path):
+    ssh, adb = kinds()["ssh"], kinds()["adb"]
     with pytest.raises(edgekit.errors.InputError, match="--identity .* not found"):
-        RemoteOptions.build(identity=tmp_path / "none")
+        build_options(ssh, identity=tmp_path / "none")
     with pytest.raises(edgekit.errors.InputError, match="unknown remote option 'colour'"):
-        RemoteOptions.build(colour="red")
-    assert RemoteOptions.build(remote_python=None).remote_python == "python3"
+        build_options(ssh, colour="red")
+    with pytest.raises(edgekit.errors.InputError, match="--delegate does not apply to ssh addresses.*adb://"):
+        build_options(ssh, delegate="gpu")
+    assert build_options(ssh, remote_python=None).remote_python == "python3"
+    assert build_options(adb, delegate="gpu", identity=None).delegate == "gpu"

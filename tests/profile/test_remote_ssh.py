@@ -22,6 +22,15 @@ from edgekit.profile.remote import parse_remote
 from helpers import tflite_builder
 
 TARGET = "x86_64" if platform.machine().lower() in ("x86_64", "amd64") else "linux-arm64"
+def as_json(*args, **kwargs) -> dict:
+    """edgekit.profile's record as ``--json`` writes it (the typed record must survive the round trip)."""
+    from edgekit.profile import ProfileRecord
+
+    rec = edgekit.profile(*args, **kwargs)
+    assert isinstance(rec, ProfileRecord) and ProfileRecord.from_dict(rec.to_dict()) == rec
+    return rec.to_dict()
+
+
 FAST = dict(warmup=1, runs=5)
 
 
@@ -41,7 +50,7 @@ def workdirs(monkeypatch):
 
 
 def test_profile_over_ssh_alias_returns_the_device_record(sshd, onnx_model, workdirs):
-    r = edgekit.profile(onnx_model, TARGET, remote="ssh://ekpi", ssh_config=sshd.config,
+    r = as_json(onnx_model, TARGET, remote="ssh://ekpi", ssh_config=sshd.config,
                         remote_python=sshd.python, **FAST)
     assert r["measured_on"] == "ssh://ekpi"
     assert r["runtime"]["name"] == "onnxruntime" and r["runs"] == 5 and r["format"] == "onnx"
@@ -57,7 +66,7 @@ def test_profile_over_ssh_alias_returns_the_device_record(sshd, onnx_model, work
 def test_url_with_user_and_port_and_identity_records_no_user(sshd, tmp_path):
     model = tflite_builder.add_relu_model(tmp_path / "m.tflite")
     url = f"ssh://{sshd.user}@127.0.0.1:{sshd.port}"
-    r = edgekit.profile(model, TARGET, remote=url, ssh_config=sshd.config, identity=sshd.key,
+    r = as_json(model, TARGET, remote=url, ssh_config=sshd.config, identity=sshd.key,
                         remote_python=sshd.python, **FAST)
     assert r["measured_on"] == f"ssh://127.0.0.1:{sshd.port}" and sshd.user not in r["measured_on"]
     assert r["format"] == "tflite" and r["runtime"]["name"] == "ai_edge_litert"
@@ -160,7 +169,7 @@ def test_hostile_model_path_and_python_run_nothing(sshd, onnx_model, tmp_path):
     marker = Path.home() / name
     hostile = tmp_path / f"m $(cd;touch {name}) `cd;touch {name}`;cd;touch {name};.onnx"
     shutil.copy(onnx_model, hostile)
-    r = edgekit.profile(hostile, TARGET, remote="ssh://ekpi", ssh_config=sshd.config, remote_python=sshd.python,
+    r = as_json(hostile, TARGET, remote="ssh://ekpi", ssh_config=sshd.config, remote_python=sshd.python,
                         **FAST)
     assert r["model"] == str(hostile) and r["runs"] == 5
     for python in (f"python3; touch {marker}", "~/$(cd;touch " + name + ")"):
@@ -213,9 +222,7 @@ def test_bad_addresses(url, message):
 
 
 def test_ssh_argv_keeps_host_key_checking_and_ends_options():
-    from edgekit.profile.remote import RemoteOptions, SshAddress
-
-    session = ssh_mod.SshSession(SshAddress("h", "u", 2200), RemoteOptions())
+    session = ssh_mod.SshSession(ssh_mod.SshAddress("h", "u", 2200), ssh_mod.SshOptions())
     try:
         argv = session.argv("true")
     finally:
