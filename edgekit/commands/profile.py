@@ -37,6 +37,23 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="adb: an onnxruntime_perf_test to push, for .onnx models")
     r.add_argument("--delegate", default=None, choices=["xnnpack", "gpu", "nnapi"],
                    help="adb: the delegate benchmark_model uses (default: the target's first)")
+    f = p.add_argument_group("on a fleet (docs/fleet.md)")
+    f.add_argument("--fleet", default=None, metavar="FILE",
+                   help="fleet.toml: measure every MODEL on every device, in parallel, resumable")
+    f.add_argument("--devices", default=None, metavar="NAME,...", help="only these devices of the fleet")
+    f.add_argument("--tags", default=None, metavar="TAG,...", help="only devices carrying one of these tags")
+    f.add_argument("--ray", default="auto", metavar="auto|ADDRESS|off",
+                   help="auto: a local Ray (in-process threads when Ray is not installed); ADDRESS: join that "
+                        "cluster; off: in-process threads")
+    f.add_argument("--force", action="store_true", help="measure again what the result store already holds")
+    f.add_argument("--store", default=None, metavar="FILE",
+                   help="result store (default ~/.cache/edgekit/fleet-results.jsonl)")
+    f.add_argument("--retries", type=int, default=3, help="failures in a row before a device is down (default 3)")
+    f.add_argument("--backoff", type=float, default=2.0, help="seconds before the first retry, doubling (default 2)")
+    f.add_argument("--timeout", type=float, default=600.0, help="seconds for one measurement (default 600)")
+    f.add_argument("--cooldown", type=float, default=0.0, help="seconds between two runs on one device")
+    f.add_argument("--thermal-limit", type=float, default=70.0,
+                   help="wait before a run while the device is at or above this degC (default 70)")
     p.add_argument("--json", metavar="OUT", default=None, help="write the record(s) as JSON")
     p.set_defaults(func=run)
     return p
@@ -65,6 +82,46 @@ def plan(args) -> list[tuple[str, str | None, str | None]]:
 
 
 def run(args) -> int:
+    if args.fleet:
+        return run_fleet(args)
+    return run_matrix(args)
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def run_fleet(args) -> int:
+    import json
+    import sys
+
+    from .._io import write_text
+    from ..fleet import FleetError, Policy, TABLE_HEADERS, run_fleet as fleet_run, table_row
+    from ..profile import Protocol
+    from ..ui import table
+
+    mixed = [flag for flag, v in (("--target", args.target), ("--targets", args.targets), ("--remote", args.remote),
+                                  ("--remote-map", args.remote_map), ("--on-host", args.on_host)) if v]
+    if mixed:
+        raise FleetError(f"--fleet and {mixed[0]} together", "the fleet file says where each model is measured",
+                         "give devices and targets in the fleet file, or leave out --fleet")
+    policy = Policy(retries=args.retries, backoff_s=args.backoff, timeout_s=args.timeout, cooldown_s=args.cooldown,
+                    thermal_limit_c=args.thermal_limit)
+    proto = Protocol(args.threads, args.warmup, args.runs, args.duration)
+    result = fleet_run(args.models, args.fleet, devices=_names(args.devices), tags=_names(args.tags), ray=args.ray,
+                       force=args.force, store=args.store, proto=proto, policy=policy)
+    print(table([table_row(r) for r in result.results], TABLE_HEADERS))
+    print(f"{len(result.results)} jobs: {result.measured} measured, {result.reused} from the store "
+          f"({result.store}), {len(result.not_run)} not run; engine: {result.engine}")
+    for r in result.not_run:
+        print(f"edgekit profile: error: {r.model} on {r.device}: not run ({r.reason}): {r.error}", file=sys.stderr)
+    if args.json:
+        write_text(args.json, json.dumps([r.to_dict() for r in result.results], indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0 if result.complete else 2
+
+
+def run_matrix(args) -> int:
     import json
     import sys
     import warnings
