@@ -14,11 +14,10 @@ import warnings
 from pathlib import Path
 
 from .errors import EdgekitWarning, InputError, ModelError
+from .metadata import PREPROCESS as SPEC_KEY, PROVENANCE as PROVENANCE_KEY
 from .runtime.bundle import KIND, LABELS, MANIFEST, SCHEMA_VERSION, read_manifest, sha256_file
 
 __all__ = ["bundle"]
-SPEC_KEY = "edgekit.preprocess"  # edgekit.data.METADATA_KEY; the converter copies it into TFLite metadata
-PROVENANCE_KEY = "edgekit.provenance"  # written by edgekit.convert into TFLite metadata
 
 
 def bundle(models, output, *, target=None, labels=None, results=None, source=None, calibration=None,
@@ -89,6 +88,8 @@ def _check_output(out: Path) -> None:
 
 def _metadata(path: Path) -> dict[str, str]:
     """String metadata stored in the model: ONNX metadata_props or TFLite Model.metadata buffers."""
+    from . import metadata
+
     if path.suffix.lower() == ".onnx":
         import onnx
 
@@ -97,21 +98,8 @@ def _metadata(path: Path) -> dict[str, str]:
             raise InputError(f"{path.name} keeps its weights in external data files", "a bundle copies and "
                              "hashes one file per model", "save it as a single file: onnx.save(model, path, "
                              "save_as_external_data=False)")
-        return {p.key: p.value for p in proto.metadata_props}
-    from ai_edge_litert import schema_py_generated as schema_fb
-
-    buf = path.read_bytes()
-    model = schema_fb.Model.GetRootAs(buf, 0)
-    out = {}
-    for i in range(model.MetadataLength()):
-        meta = model.Metadata(i)
-        data = model.Buffers(meta.Buffer()).DataAsNumpy()
-        if not isinstance(data, int):  # 0 when the buffer is empty
-            try:
-                out[meta.Name().decode("utf-8")] = data.tobytes().decode("utf-8")
-            except UnicodeDecodeError:  # binary metadata (e.g. min_runtime_version's neighbours): not ours
-                continue
-    return out
+        return metadata.onnx_all(proto)
+    return metadata.tflite_all(path.read_bytes())
 
 
 def _stored_spec(paths, metas, source):
@@ -205,20 +193,12 @@ def _figures(path: Path, rows, target: str, paths: list[Path]) -> dict:
 def _entry(path, model, meta, base, rows, target, paths) -> dict:
     from .evaluate import model_spec
 
-    spec = model_spec(model, base) if base is not None else _natural(model)
+    spec = model_spec(model, base)  # the one rule: given > stored > the input's defaults
     prov = _json(meta.get(PROVENANCE_KEY))
     return {"file": path.name, "format": model.format, "sha256": sha256_file(path), "bytes": path.stat().st_size,
             "preprocess": spec.to_dict() if spec is not None else None,
             "inputs": [i.to_dict() for i in model.inputs], "outputs": [o.to_dict() for o in model.outputs],
             "source_sha256": prov.get("source_sha256"), "metrics": _figures(path, rows, target, paths)}
-
-
-def _natural(model):
-    from .data import spec_for_input
-
-    info = model.inputs[0]
-    # A quantized input takes floats (Model.run quantizes them); a plain integer input takes raw pixels.
-    return spec_for_input(info.shape, "float32" if info.quantized else info.dtype.name)
 
 
 def _json(text) -> dict:

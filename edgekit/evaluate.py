@@ -41,58 +41,30 @@ class EvalResult:
 
 
 def stored_spec(model):
-    """The spec stored in a loaded model (ONNX metadata_props or TFLite metadata), or None."""
-    from .data import METADATA_KEY, PreprocessSpec, read_spec
+    """The spec stored in a loaded model (ONNX metadata_props or TFLite metadata), or None.
 
-    path = Path(model.path)
-    if path.suffix.lower() == ".onnx":
-        return read_spec(path)
-    if path.suffix.lower() != ".tflite" or not path.is_file():
-        return None
-    # edgekit convert (float and --int8) copies the spec into the TFLite metadata: without reading it
-    # back, a TFLite model calibrated with --mean/--std would be evaluated on differently scaled data.
-    text = _tflite_metadata(path, METADATA_KEY)
-    return PreprocessSpec.from_json(text, f"the {METADATA_KEY} metadata of {path.name}") if text else None
+    edgekit convert (float and quantized) copies the spec into the TFLite metadata: without reading it
+    back, a TFLite model calibrated with --mean/--std would be evaluated on differently scaled data."""
+    from .metadata import read_spec
 
-
-def _tflite_metadata(path: Path, key: str) -> str | None:
-    """One string entry of a TFLite file's Model.metadata, or None (absent, or no flatbuffer schema)."""
-    try:
-        from ai_edge_litert import schema_py_generated as schema_fb
-    except ImportError:  # tflite_runtime / tensorflow only: no schema module to read metadata with
-        return None
-    buf = path.read_bytes()
-    fb = schema_fb.Model.GetRootAs(buf, 0)
-    for i in range(fb.MetadataLength()):
-        meta = fb.Metadata(i)
-        if meta.Name() is not None and meta.Name().decode("utf-8", "replace") == key:
-            data = fb.Buffers(meta.Buffer()).DataAsNumpy()
-            if isinstance(data, int):  # an empty buffer
-                return None
-            try:
-                return data.tobytes().decode("utf-8")
-            except UnicodeDecodeError:
-                return None
-    return None
+    return read_spec(model.path)
 
 
 def model_spec(model, spec=None):
-    """The preprocessing spec for one loaded model: ``spec`` adapted to its input, else stored, else defaults."""
+    """The preprocessing spec for one loaded model: the rule of ``edgekit.data.spec.resolve_spec``."""
+    return resolve_model_spec(model, spec)[0]
+
+
+def resolve_model_spec(model, spec=None):
+    """(spec, origin) for one loaded model: ``spec`` adapted to its input, else stored, else defaults."""
     from .data import spec_for_input
+    from .data.spec import resolve_spec
 
     info = model.inputs[0]
     # open dims (dynamic H/W) have no natural size: the spec given or stored must say it (the batch dim,
     # index 0, is always run with 1)
     natural = spec_for_input(_open_shape(info), "float32" if _quantized(info) else info.dtype.name)
-    base = spec if spec is not None else stored_spec(model)
-    if base is None:
-        return natural
-    if natural is not None:
-        if base.layout is not natural.layout:  # e.g. a TFLite conversion of an NCHW model takes NHWC
-            base = base.replace(layout=natural.layout)
-        if natural.size is not None:
-            base = base.replace(size=natural.size)
-    return base
+    return resolve_spec(natural, spec, stored_spec(model) if spec is None else None)
 
 
 def _quantized(info) -> bool:

@@ -133,12 +133,8 @@ def shapes(work: Path, args):
         student_name = f"{shipped} absent: tiny-mobilenet trained with tools/bench_quantize.py's recipe ({student})"
     f = edgekit.convert(student, work / "shapes_float.tflite")
     q = edgekit.convert(student, work / "shapes_int8.tflite", int8=True, calib=root / "val")
-    from edgekit.convert import ConvertOptions
-    from edgekit.convert.int8 import Int8Options
-    from edgekit.convert.int8.pipeline import convert_int8
-
-    aware = convert_int8(student, work / "shapes_int8_aware.tflite", ConvertOptions(),
-                         Int8Options.make(max_drop=0.5), calib=root / "val", eval_data=root / "val")
+    aware = edgekit.quantize(student, work / "shapes_int8_aware.tflite", root / "val", scheme="w8a8", max_drop=0.5,
+                             eval_data=root / "val")
     onnx_q = edgekit.quantize(student, root / "val", work / "shapes_int8.onnx", target="x86_64").output
     test = root / "test"
     res = edgekit.evaluate([student, f, q, aware.output], test, reference=student)

@@ -1,7 +1,6 @@
-"""edgekit convert: ONNX -> TFLite (float32 or float16) without TensorFlow.
+"""edgekit convert: ONNX -> TFLite without TensorFlow (float32, or quantized by scheme in the same step).
 
-The argparse layer only maps flags onto ``edgekit.convert.ConvertOptions`` (a frozen dataclass);
-issue 5 adds its int8 flags in ``add_parser`` and fields in the dataclass, nothing else changes.
+The command parses flags and prints the result; ``edgekit.convert()`` does the work.
 """
 from __future__ import annotations
 
@@ -9,27 +8,32 @@ import argparse
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    from ..data.args import add_preprocess_args
+    from ._quantize_flags import add_quantize_flags
+
     p = sub.add_parser("convert", help="convert an ONNX model to TFLite",
-                       description="Convert an ONNX model to a TFLite flatbuffer (no TensorFlow needed).")
+                       description="Convert an ONNX model to a TFLite flatbuffer (no TensorFlow needed); with "
+                                   "--scheme (or --int8/--dynamic/--fp16) it is quantized in the same step.")
     p.add_argument("model", help="input .onnx file (never modified)")
     p.add_argument("--to", default="tflite", choices=["tflite"], help="output format (default: tflite)")
     p.add_argument("-o", "--output", help="output file (default: MODEL with the .tflite suffix)")
-    p.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
     p.add_argument("--input-layout", choices=["nchw", "nhwc"], default=None,
                    help="layout of 4-D model inputs: nchw keeps the ONNX layout (default), nhwc takes "
                         "channels-last input (camera frames)")
     p.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE",
                    help="store a metadata entry in the model (repeatable)")
-    from ..convert.int8.cli import add_args  # issue 5: --int8 --calib --io ... and the preprocessing flags
-
-    add_args(p)
+    p.add_argument("--scheme", default=None, metavar="NAME",
+                   help="quantize: w8a8, w8a16, w8-dynamic, w4, w4a8 or fp16 (docs/quantization.md)")
+    p.add_argument("--int8", action="store_true", help="= --scheme w8a8 (int8 weights and activations; needs --calib)")
+    p.add_argument("--dynamic", action="store_true", help="= --scheme w8-dynamic (int8 weights, no calibration)")
+    p.add_argument("--fp16", action="store_true", help="= --scheme fp16 (float16 weights, half the size)")
+    add_quantize_flags(p, "quantization (with --scheme; see docs/tflite_int8.md)")
+    add_preprocess_args(p)
     p.set_defaults(func=run)
     return p
 
 
-def options_from_args(args):
-    """The ConvertOptions for parsed ``args`` (kept separate so other commands can reuse it)."""
-    from ..convert import ConvertOptions
+def _metadata(args) -> dict:
     from ..errors import InputError
 
     meta = {}
@@ -38,79 +42,65 @@ def options_from_args(args):
         if not sep or not key:
             raise InputError(f"bad --metadata '{item}'", "expected KEY=VALUE", "write e.g. --metadata author=me")
         meta[key] = value
-    return ConvertOptions.make(args.to, args.fp16, args.input_layout, meta)
+    return meta
 
 
-# int8-only flags and their defaults: given without --int8/--dynamic they would be silently ignored
-_INT8_ONLY = {"calib": None, "io": "float", "target": None, "calib_size": None, "max_drop": None,
-              "fallback": "float", "eval_data": None, "report": None, "seed": 0, "strict": False}
-_PREPROCESS_FLAGS = ("color", "resize", "mean", "std", "layout", "preprocess")
+def _scheme(args):
+    from ..errors import InputError
+
+    named = [n for n in ("int8", "dynamic", "fp16") if getattr(args, n)]
+    if len(named) + (args.scheme is not None) > 1:
+        flags = " and ".join(["--" + n for n in named] + (["--scheme"] if args.scheme else []))
+        raise InputError(f"{flags} exclude each other", "weights are stored one way", "choose one scheme")
+    return args.scheme or {"int8": "w8a8", "dynamic": "w8-dynamic", "fp16": "fp16"}.get(named[0] if named else "")
 
 
 def _check_float_flags(args) -> None:
+    """Quantization flags on a float conversion, named as the user typed them (the API names keywords)."""
+    from ..convert import _QUANT_ONLY
     from ..errors import InputError
 
-    given = [k for k, default in _INT8_ONLY.items() if getattr(args, k, default) != default]
+    given = [k for k, default in _QUANT_ONLY.items() if getattr(args, k, default) != default]
     if given:
         flags = ", ".join("--" + ("eval" if k == "eval_data" else k.replace("_", "-")) for k in given)
-        raise InputError(f"{flags} only apply to INT8 conversion", "this is a float32/float16 conversion",
-                         "add --int8 (or --dynamic), or drop the flag(s)")
-
-
-def _spec_metadata(args, src) -> dict:
-    """The preprocessing flags as the edgekit.preprocess metadata entry (empty when none is given).
-
-    Without this the flags --help lists under "preprocessing" would do nothing for a float conversion.
-    """
-    if not any(getattr(args, k, None) is not None for k in _PREPROCESS_FLAGS):
-        return {}
-    from ..convert import PREPROCESS_KEY
-    from ..data import spec_from_args
-    from ..data.model import model_inputs
-    from ..errors import InputError
-
-    inputs = model_inputs(src)  # a missing file: InputError
-    if len(inputs) != 1:
-        raise InputError(f"the preprocessing flags need a model with one input, {src.name} has {len(inputs)}",
-                         "a preprocessing spec describes one image input", "drop the preprocessing flags")
-    spec = spec_from_args(args, inputs[0].shape, src, inputs[0].dtype.name)
-    return {PREPROCESS_KEY: spec.to_json()} if spec is not None else {}
+        raise InputError(f"{flags} only apply to quantization", "this is a float32 conversion",
+                         "add --scheme NAME (or --int8, --dynamic), or drop the flag(s)")
 
 
 def run(args) -> int:
     import time
     import warnings
-    from dataclasses import replace
     from pathlib import Path
 
-    from .._io import write_bytes
-    from ..convert import lower_model
-    from ..convert.writer import serialize
+    from ..convert import convert
     from ..ui import print_warnings, table
+    from ._quantize_flags import given_spec, result_rows
 
-    options = options_from_args(args)
     src = Path(args.model)
     out = Path(args.output) if args.output else src.with_suffix(".tflite")
-    from ..convert.int8.cli import run_int8, wants_int8
+    scheme = _scheme(args)
+    meta = _metadata(args)
+    if scheme is None:
+        _check_float_flags(args)
+    else:
+        from ..quantize.api import plan
 
-    if wants_int8(args):
-        return run_int8(args, options, out)
-    _check_float_flags(args)
-    spec_meta = _spec_metadata(args, src)
-    if spec_meta:  # explicit --metadata edgekit.preprocess=... still wins
-        options = replace(options, metadata=tuple(spec_meta.items()) + options.metadata)
+        plan("tflite", scheme, None, args.target, True, args.block_size, args.io)  # bad flags fail before any work
+    spec = given_spec(args, src)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tmodel = lower_model(src, options, progress=True)
-    print_warnings("convert", caught, own_only=False)
-    write_bytes(out, serialize(tmodel))
-    seconds = time.perf_counter() - start
-    counts = tmodel.op_counts()
-    rows = [["output", str(out)], ["size", f"{out.stat().st_size / 1e6:.2f} MB"],
-            ["weights", "float16" if options.fp16 else "float32"],
-            ["input layout", options.input_layout.value], ["ops", sum(counts.values())],
-            ["op types", ", ".join(f"{k} x{v}" for k, v in sorted(counts.items()))],
-            ["time", f"{seconds:.2f} s"]]
-    print(table(rows, ["", "converted"]))
+        r = convert(src, out, input_layout=args.input_layout, metadata=meta, progress=True, scheme=scheme,
+                    calib=args.calib, io=args.io, target=args.target, calib_size=args.calib_size,
+                    max_drop=args.max_drop, eval_data=args.eval_data, report=args.report, spec=spec,
+                    fallback=args.fallback, block_size=args.block_size, seed=args.seed, strict=args.strict)
+    print_warnings("convert", caught, own_only=scheme is not None)
+    below: list = []
+    rows = result_rows(r, below, args.max_drop)
+    if r.scheme is None:
+        rows.insert(3, ["weights", "float32"])
+    if args.report:
+        rows.append(["report", args.report])
+    rows.append(["time", f"{time.perf_counter() - start:.2f} s"])
+    print("\n".join([table(rows, ["", "converted"]), *below]))
     return 0

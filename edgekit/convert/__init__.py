@@ -15,7 +15,7 @@ from typing import Mapping, Optional, Union
 
 __all__ = ["convert", "ConvertOptions", "InputLayout", "Target", "lower_model", "PREPROCESS_KEY"]
 
-PREPROCESS_KEY = "edgekit.preprocess"
+from ..metadata import PREPROCESS as PREPROCESS_KEY  # noqa: E402  (re-exported)
 
 
 class Target(enum.Enum):
@@ -29,7 +29,7 @@ class InputLayout(enum.Enum):
 
 @dataclass(frozen=True)
 class ConvertOptions:
-    """Everything ``convert`` can be told. Issue 5 extends this with int8 calibration fields."""
+    """Everything the ONNX -> TFLite lowering is told (quantization is a Scheme: edgekit.quantize)."""
 
     to: Target = Target.TFLITE
     fp16: bool = False
@@ -120,42 +120,78 @@ def _nhwc_spec(text: str, graph) -> str:
     return json.dumps(spec, sort_keys=True)
 
 
+# quantization-only arguments and their "not given" values: a float conversion refuses them
+_QUANT_ONLY = {"calib": None, "io": "float", "target": None, "calib_size": None, "max_drop": None,
+               "eval_data": None, "report": None, "fallback": "float", "block_size": None, "seed": 0,
+               "strict": False}
+
+
 def convert(model, output, to: str = "tflite", fp16: bool = False, input_layout: Optional[str] = None,
-            metadata: Optional[Mapping[str, str]] = None, progress: bool = False, *, int8: bool = False,
-            calib=None, io: str = "float", target=None, calib_size: Optional[int] = None,
-            max_drop: Optional[float] = None, eval_data=None, report=None, dynamic: bool = False,
-            spec=None, fallback: str = "float") -> Path:
-    """Convert an ONNX model (path or ModelProto) to TFLite at ``output``; returns the output path.
+            metadata: Optional[Mapping[str, str]] = None, progress: bool = False, *, scheme=None,
+            int8: bool = False, dynamic: bool = False, calib=None, io: str = "float", target=None,
+            calib_size: Optional[int] = None, max_drop: Optional[float] = None, eval_data=None, report=None,
+            spec=None, fallback: str = "float", block_size: Optional[int] = None, seed: int = 0,
+            strict: bool = False):
+    """Convert an ONNX model (path or ModelProto) to TFLite at ``output``; returns a ``QuantizeResult``
+    (``scheme`` None for a float conversion; it also stands for its output path: ``edgekit.load(result)``).
 
     Everything is lowered and checked in memory first; the file is written atomically at the end,
     so an unsupported op or any failure leaves no file behind.
 
-    ``int8=True`` with ``calib`` (any ``edgekit.data`` source) writes a full-integer model (issue 5,
-    docs/tflite_int8.md): ``io`` float|int8|uint8, ``target`` for its io types, ``max_drop`` +
-    ``eval_data`` for the accuracy-aware mode, ``report`` (.json/.md) for the per-tensor error,
-    ``dynamic=True`` for weights-only int8, ``spec`` a PreprocessSpec for image sources,
-    ``fallback`` float|int16: how the accuracy-aware mode keeps a sensitive op.
+    ``scheme`` (w8a8, w8a16, w8-dynamic, w4, w4a8, fp16; docs/quantization.md) converts and quantizes in
+    one step, as ``edgekit.quantize(model, "out.tflite", scheme=...)``; ``int8=True``, ``dynamic=True``
+    and ``fp16=True`` are the older names of w8a8, w8-dynamic and fp16. The quantization arguments
+    (``calib``, ``io``, ``target``, ``max_drop`` + ``eval_data``, ``report``, ...) are refused without
+    a scheme. ``spec``: the PreprocessSpec to store (and, with a scheme, to read the data with).
     """
-    from .._io import write_bytes
-    from .writer import serialize
+    from ..errors import InputError
 
-    options = ConvertOptions.make(to, fp16, input_layout, metadata)
+    options = ConvertOptions.make(to, False, input_layout, metadata)
     if isinstance(model, (str, os.PathLike)) and Path(output).resolve() == Path(model).resolve():
-        from ..errors import InputError
-
         raise InputError(f"the output {output} is the input model", "edgekit never overwrites its input",
                          "choose another output path (e.g. with the .tflite suffix)")
-    if int8 or dynamic:
-        from .int8 import Int8Options
-        from .int8.pipeline import convert_int8
+    named = [n for n, on in (("int8", int8), ("dynamic", dynamic), ("fp16", fp16)) if on]
+    if len(named) + (scheme is not None) > 1:
+        raise InputError(f"{' and '.join('--' + n for n in named + (['scheme'] if scheme else []))} exclude each "
+                         "other", "weights are stored one way", "choose one scheme")
+    if named:
+        scheme = {"int8": "w8a8", "dynamic": "w8-dynamic", "fp16": "fp16"}[named[0]]
+    given = dict(calib=calib, io=io, target=target, calib_size=calib_size, max_drop=max_drop, eval_data=eval_data,
+                 report=report, fallback=fallback, block_size=block_size, seed=seed, strict=strict)
+    if scheme is None:
+        extra = [k for k, default in _QUANT_ONLY.items() if given[k] != default]
+        if extra:
+            raise InputError(f"{', '.join(extra)} only apply to quantization", "this is a float conversion",
+                             "pass scheme= (w8a8, w8a16, w8-dynamic, w4, w4a8, fp16), or drop them")
+        return _float(model, output, options, spec, progress)
+    from ..quantize.api import quantize
 
-        if fp16:
-            from ..errors import InputError
+    kw = dict(scheme=scheme, target=target, block_size=block_size, io=io, fallback=fallback, calib_size=calib_size,
+              max_drop=max_drop, eval_data=eval_data, report=report, spec=spec, seed=seed, strict=strict,
+              input_layout=input_layout, progress=progress, metadata=metadata)
+    if isinstance(model, (str, os.PathLike)):
+        return quantize(model, output, calib, **kw)
+    import tempfile
 
-            raise InputError("--fp16 and --int8/--dynamic exclude each other", "weights are stored one way",
-                             "choose one")
-        opts = Int8Options.make(io=io, target=target, calib_size=calib_size, max_drop=max_drop, dynamic=dynamic,
-                                fallback=fallback)
-        return convert_int8(model, output, options, opts, calib, spec, eval_data, report, progress).output
-    data = serialize(lower_model(model, options, progress=progress))
-    return write_bytes(output, data)
+    import onnx
+
+    with tempfile.TemporaryDirectory(prefix="edgekit-cv-") as tmp:  # the quantizers read model files
+        path = Path(tmp) / "model.onnx"
+        onnx.save(model, str(path))
+        return quantize(path, output, calib, **kw)
+
+
+def _float(model, output, options: ConvertOptions, spec, progress: bool):
+    from dataclasses import replace
+
+    from .._io import write_bytes
+    from ..quantize.result import QuantizeResult
+    from .writer import serialize
+
+    if spec is not None:  # explicit metadata={"edgekit.preprocess": ...} still wins
+        options = replace(options, metadata=((PREPROCESS_KEY, spec.to_json()),) + options.metadata)
+    tmodel = lower_model(model, options, progress=progress)
+    out = write_bytes(output, serialize(tmodel))
+    return QuantizeResult(output=Path(out), format="tflite", size=Path(out).stat().st_size, ops=tmodel.op_counts(),
+                          spec=spec, spec_origin="given" if spec is not None else None,
+                          input_layout=options.input_layout.value)

@@ -1,15 +1,15 @@
 """The preprocessing flags every data-reading command shares, and how they combine.
 
 Precedence, key by key: flags > ``--preprocess`` file/preset > spec stored in the model > defaults
-from the model's input shape. The model's fixed input size always wins: any other size could only
-fail at run time.
+from the model's input shape. The model's layout and fixed input size always win (spec.resolve_spec,
+the rule every command follows): any other could only fail at run time.
 """
 from __future__ import annotations
 
 import argparse
 
 from ..errors import InputError
-from .spec import PreprocessSpec, _fields, load_spec_file, read_spec, spec_for_input
+from .spec import PreprocessSpec, _fields, load_spec_file, read_spec, resolve_spec, spec_for_input
 
 
 def add_preprocess_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -72,11 +72,18 @@ def spec_from_args(args, input_shape, model_path=None, input_dtype: str = "float
     layers.update(asked)
     if base is None and not layers:
         return None
-    if base is not None and base.size is not None:
-        layers["size"] = base.size  # the model's fixed input size wins
     try:
-        return (base or PreprocessSpec()).replace(**layers)
+        merged = (base or PreprocessSpec()).replace(**layers)
     except InputError:
         raise
     except (TypeError, ValueError) as exc:  # pragma: no cover - _fields validated the keys
         raise InputError("invalid preprocessing options", str(exc), "check the flags") from exc
+    return resolve_spec(base, merged)[0]  # the one rule: the model's layout and fixed size win
+
+
+PREPROCESS_FLAGS = ("color", "resize", "mean", "std", "layout", "preprocess")
+
+
+def asks_preprocessing(args) -> bool:
+    """Whether any preprocessing flag was given (else the model's stored spec or its defaults apply)."""
+    return any(getattr(args, k, None) is not None for k in PREPROCESS_FLAGS)

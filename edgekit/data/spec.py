@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DataError, InputError
+from ..errors import InputError
 
 METADATA_KEY = "edgekit.preprocess"
 
@@ -211,29 +211,42 @@ def load_spec_file(value: str) -> dict:
 
 def write_spec(model_proto, spec: PreprocessSpec | None):
     """Store ``spec`` in the model's ``metadata_props`` (replacing an older one). Returns the proto."""
-    if spec is None:
-        return model_proto
-    keep = [p for p in model_proto.metadata_props if p.key != METADATA_KEY]
-    del model_proto.metadata_props[:]
-    model_proto.metadata_props.extend(keep)
-    entry = model_proto.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, spec.to_json()
+    if spec is not None:
+        from ..metadata import onnx_set
+
+        onnx_set(model_proto, METADATA_KEY, spec.to_json())
     return model_proto
 
 
-def read_spec(onnx_path) -> PreprocessSpec | None:
-    """The spec stored in an ONNX model, or None (no spec, not ONNX, or unreadable)."""
-    path = Path(onnx_path)
-    if path.suffix.lower() != ".onnx" or not path.is_file():
-        return None
-    import onnx
+def read_spec(model_path) -> PreprocessSpec | None:
+    """The spec stored in an ONNX or TFLite model, or None (no spec, or another kind of file)."""
+    from ..metadata import read_spec as _read
 
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # a broken file is the loader's error to report, not ours
-        raise DataError(f"cannot read {path} to find its preprocessing spec", str(exc).splitlines()[0],
-                        "check that it is a valid ONNX model") from exc
-    for prop in model.metadata_props:
-        if prop.key == METADATA_KEY:
-            return PreprocessSpec.from_json(prop.value, f"the {METADATA_KEY} metadata of {path.name}")
-    return None
+    return _read(model_path)
+
+
+GIVEN, STORED, DEFAULTS = "given", "stored in the model", "defaults"
+
+
+def resolve_spec(natural: PreprocessSpec | None, given: PreprocessSpec | None = None,
+                 stored: PreprocessSpec | None = None) -> tuple[PreprocessSpec | None, str]:
+    """The preprocessing rule every command follows: given > stored in the model > the input's defaults.
+
+    ``natural`` is ``spec_for_input`` of the model input the data feeds; its layout and fixed size
+    always win (any other could only fail at run time, and a TFLite conversion of an NCHW model may
+    take NHWC). Returns the spec and where it came from (GIVEN, STORED or DEFAULTS).
+    """
+    base, origin = (given, GIVEN) if given is not None else (stored, STORED)
+    if base is None:
+        return natural, DEFAULTS
+    if natural is not None:
+        if base.layout is not natural.layout:
+            base = base.replace(layout=natural.layout)
+        if natural.size is not None:
+            base = base.replace(size=natural.size)
+    return base, origin
+
+
+def choose_spec(natural, given=None, stored=None) -> PreprocessSpec | None:
+    """``resolve_spec`` without the origin."""
+    return resolve_spec(natural, given, stored)[0]

@@ -1,145 +1,159 @@
-"""``edgekit.quantize``: static INT8 (calibrated, QDQ), dynamic INT8 or FP16 for an ONNX model."""
+"""``edgekit.quantize``: one entry for every scheme and both formats (the output's suffix picks the format)."""
 from __future__ import annotations
 
-import tempfile
+import os
 from pathlib import Path
 
-from .._io import check_output
-from ..data.model import load_onnx, onnx_inputs
-from ..errors import InputError, QuantizeError
-from .config import Method, Mode, QuantizeResult, coerce
-
-_QUANTIZED_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
-                  "MatMulInteger", "DynamicQuantizeLinear"}
-_FLOATS = {1, 10, 11, 16}  # TensorProto FLOAT, FLOAT16, DOUBLE, BFLOAT16
+from ..errors import InputError
+from .backend import SUFFIXES, Job, backend_for, check_supported, format_of
+from .checks import check_args, check_block_size, check_output_path, check_source
+from .config import MODE_SCHEMES, Method, Mode, coerce
+from .result import QuantizeResult
+from .scheme import AType, Scheme, get_scheme
 
 
-def quantize(model, calib=None, output=None, *, target=None, mode: Mode | str = Mode.STATIC,
-             method: Method | str = Method.MINMAX, per_channel: bool = True, calib_size: int | None = None,
-             exclude=(), max_drop: float | None = None, eval_data=None, report=None, spec=None, seed: int = 0,
-             strict: bool = False) -> QuantizeResult:
-    """Quantize ``model`` (.onnx) into ``output``; the source is never modified, the output written atomically.
+def quantize(model, output=None, calib=None, *, scheme: Scheme | str | None = None, mode: Mode | str | None = None,
+             target=None, method: Method | str = Method.MINMAX, per_channel: bool = True, block_size: int | None = None,
+             io: str = "float", fallback: str = "float", calib_size: int | None = None, exclude=(),
+             max_drop: float | None = None, eval_data=None, report=None, spec=None, seed: int = 0,
+             strict: bool = False, input_layout: str | None = None, metadata=None,
+             progress: bool = False) -> QuantizeResult:
+    """Quantize ``model`` (.onnx) into ``output`` (.onnx, or .tflite: converted and quantized in one step).
 
-    ``calib`` is any data source ``edgekit.data.open_source`` reads (static mode needs it). Activation and
-    weight types, format and per-channel come from ``target`` (default: this host's). With ``max_drop``
-    (top-1 points) and ``eval_data``, the most sensitive layers are kept in float until the drop holds.
+    ``scheme`` is a preset name (w8a8, w8a16, w8-dynamic, w4, w4a8, fp16; docs/quantization.md) or a
+    Scheme; default: the target's scheme for the format. ``calib`` is any ``edgekit.data`` source
+    (calibrated schemes need it). With ``max_drop`` (top-1 points) and ``eval_data``, the most
+    sensitive layers are kept in float until the drop holds. ``input_layout`` and ``metadata`` are the
+    TFLite conversion's (edgekit.convert). The source is never modified and the output is written
+    atomically. The older order ``quantize(model, calib, output)`` still works.
     """
-    mode, method = coerce(Mode, mode, "mode"), coerce(Method, method, "calibration method")
-    src, out = _check_args(model, calib, output, mode, max_drop, eval_data, report)
-    proto = load_onnx(src)
-    _check_weights(proto, src)
-    from .static import check_loads
+    output, calib = _legacy_order(output, calib)
+    fmt = format_of(output) if output is not None else "onnx"
+    tgt, s = plan(fmt, scheme, mode, target, per_channel, block_size, io)
+    method = coerce(Method, method, "calibration method")
+    src = check_source(model)
+    check_args(s, calib=calib, max_drop=max_drop, eval_data=eval_data, report=report, fallback=fallback)
+    _check_format_args(fmt, method, exclude, input_layout, fallback, metadata)
+    out = check_output_path(src, output, f"-o OUT.{fmt}")
+    if report is not None:
+        from .._io import check_output
 
-    check_loads(src)  # every mode: an invalid graph is one line here, not a failure deep in onnxruntime
-    from ..targets import get_target
+        check_output(report, "report file")
+    convert_options = None
+    if fmt == "tflite":
+        from ..convert import ConvertOptions
+
+        convert_options = ConvertOptions.make(input_layout=input_layout, metadata=metadata)
+    job = Job(src, out, s, tgt, calib=calib, calib_size=calib_size, method=method, exclude=tuple(exclude),
+              max_drop=max_drop, eval_data=eval_data, report=Path(report) if report is not None else None,
+              spec=spec, seed=seed, strict=strict, fallback=fallback, convert_options=convert_options,
+              progress=progress)
+    return run(job)
+
+
+SQNR_SAMPLES = 8     # calibration samples the result is compared with float on
+SQNR_WARN_DB = 10.0  # below this the output is mostly noise: int8 classifiers keep 20-35 dB (docs/benchmarks.md)
+
+
+def run(job: Job) -> QuantizeResult:
+    """Hand a checked job to its format's backend, measure the result against float, write the report."""
+    result = backend_for(format_of(job.output)).quantize(job)
+    result = measure(result, job.src, job.calib)
+    if job.report is not None:
+        from .report import write_report
+
+        write_report(result, job.report)
+    return result
+
+
+def plan(fmt: str, scheme, mode, target, per_channel: bool = True, block_size=None, io="float"):
+    """(target, scheme) for ``fmt``: the scheme named (or --mode's, or the target's), adapted to the target.
+
+    Every check here is on arguments only, so a wrong flag fails before any model is read.
+    """
+    from ..targets import IOType, QType, get_target
 
     tgt = get_target(target)
-    q = tgt.onnx_int8
-    per_channel = bool(per_channel and q.per_channel)
-    inputs = onnx_inputs(proto)
-    spec = _resolve_spec(src, inputs, spec)
-    base = dict(output=out, mode=mode, target=tgt.name, spec=spec)
-    if mode is Mode.FP16:
-        from .other import convert_fp16
-
-        patterns = _node_names(proto, exclude)
-        _finish(convert_fp16(proto, patterns), out, spec)
-        return QuantizeResult(**base, float_layers=tuple(patterns))
-    from .static import check_opset
-
-    check_opset(proto, src, per_channel)
-    del proto
-    if mode is Mode.DYNAMIC:
-        return _dynamic(src, out, q, per_channel, exclude, spec, base)
-    from .pipeline import run_static
-
-    return run_static(src, out, calib, base, q=q, method=method, per_channel=per_channel, calib_size=calib_size,
-                      exclude=exclude, max_drop=max_drop, eval_data=eval_data, report=report, inputs=inputs,
-                      seed=seed, strict=strict)
-
-
-def _check_args(model, calib, output, mode, max_drop, eval_data, report):
-    if max_drop is not None and eval_data is None:
-        raise InputError("--max-drop needs --eval DATA", "the drop is measured on labeled (or reference) data",
-                         "add --eval with a data folder or file, or drop --max-drop")
-    if max_drop is not None and (not isinstance(max_drop, (int, float)) or max_drop < 0):
-        raise InputError("--max-drop must be a number of top-1 points >= 0", f"got {max_drop!r}", "e.g. --max-drop 0.5")
-    if max_drop is not None and mode is not Mode.STATIC:
-        raise InputError("--max-drop works with --mode static", f"got --mode {mode.value}", "drop one of the two")
-    if report is not None and Path(report).suffix.lower() not in (".json", ".md"):
-        raise InputError(f"report file {report} must end in .json or .md", "the extension picks the format",
-                         "rename it")
-    if mode is Mode.STATIC and calib is None:
-        raise InputError("static INT8 needs calibration data", "no --calib given",
-                         "pass --calib DATA (image folder, .npy/.npz), or use --mode dynamic|fp16")
-    if output is None:
-        raise InputError("no output path", "-o OUT.onnx is required", "pass -o OUT.onnx")
-    src, out = Path(model), Path(output)
-    if not src.is_file():
-        raise InputError(f"model {src} not found", "no such file", "check the path")
-    if src.suffix.lower() != ".onnx":
-        raise InputError(f"{src.name} is not an ONNX model", "edgekit quantize reads .onnx (TFLite: edgekit convert "
-                         "quantizes during conversion)", "pass the .onnx student")
-    if out.resolve() == src.resolve():
-        raise InputError("the output would overwrite the source model", f"both are {src}",
-                         "write to another path (-o model.int8.onnx)")
-    check_output(out)
-    if report is not None:
-        check_output(report, "report file")
-    return src, out
+    if mode is not None:
+        m = coerce(Mode, mode, "mode")
+        named = MODE_SCHEMES[m]
+        if scheme is not None and get_scheme(scheme).name != named:
+            raise InputError(f"--mode {m.value} and --scheme {get_scheme(scheme).name} disagree",
+                             "--mode is the older name of a scheme", "pass --scheme alone")
+        scheme = named
+    s = get_scheme(scheme)
+    s = check_block_size(s, block_size)
+    if not per_channel or (fmt == "onnx" and not tgt.onnx_int8.per_channel):
+        s = s.replace(per_channel=False)
+    if fmt == "onnx" and s.activations is AType.INT8 and tgt.onnx_int8.activations is QType.UINT8:
+        # the target's kernels want unsigned activations (x86 VNNI multiplies u8 by s8: targets/x86_64.toml)
+        s = s.replace(activations=AType.UINT8)
+    io = coerce(IOType, io, "--io type")
+    if io is not IOType.FLOAT:
+        if fmt != "tflite":
+            raise InputError(f"--io {io.value} applies to TFLite outputs", "an ONNX model keeps float inputs/outputs",
+                             "drop --io, or write OUT.tflite")
+        s = s.replace(io=io)
+    check_supported(fmt, s)
+    return tgt, s
 
 
-def _check_weights(proto, src: Path) -> None:
-    quantized = sorted({n.op_type for n in proto.graph.node if n.op_type in _QUANTIZED_OPS})
-    if quantized:
-        raise QuantizeError(f"{src.name} is already quantized", f"it contains {', '.join(quantized)}",
-                            "quantize the float model instead")
-    tensors = list(proto.graph.initializer) + [a.t for n in proto.graph.node if n.op_type == "Constant"
-                                                for a in n.attribute if a.name == "value"]
-    if not any(t.data_type in _FLOATS and len(t.dims) >= 2 for t in tensors):
-        raise QuantizeError(f"{src.name} has no float weights", "there is nothing to quantize",
-                            "check that this is the trained float model")
+def _check_format_args(fmt: str, method: Method, exclude, input_layout, fallback, metadata) -> None:
+    if fmt == "tflite":
+        if method is not Method.MINMAX:
+            raise InputError(f"--method {method.value} applies to ONNX outputs", "TFLite calibration keeps min/max",
+                             "drop --method, or write OUT.onnx")
+        if exclude:
+            raise InputError("--exclude applies to ONNX outputs", "TFLite keeps layers float with --max-drop",
+                             "drop --exclude, or write OUT.onnx")
+    else:
+        if input_layout is not None:
+            raise InputError("--input-layout applies to TFLite outputs", "an ONNX model keeps its layout",
+                             "drop --input-layout, or write OUT.tflite")
+        if metadata:
+            raise InputError("metadata entries apply to TFLite conversions", "quantize writes its own ONNX metadata",
+                             "drop them, or write OUT.tflite")
+        if fallback != "float":
+            raise InputError(f"--fallback {fallback} applies to TFLite outputs", "ONNX keeps sensitive layers float",
+                             "drop --fallback, or write OUT.tflite")
 
 
-def _resolve_spec(src: Path, inputs, spec):
-    """Given spec (size from the model), else the one stored in the model, else input-shape defaults."""
-    from ..data import read_spec, spec_for_input
+def _legacy_order(output, calib):
+    """``quantize(model, calib, output)`` (before issue 12) -> (output, calib)."""
+    def is_path(x):
+        return isinstance(x, (str, os.PathLike))
 
-    natural = spec_for_input(inputs[0].shape, inputs[0].dtype.name) if len(inputs) == 1 else None
-    chosen = spec if spec is not None else read_spec(src)
-    if chosen is None:
-        return natural
-    if natural is not None and natural.size is not None:
-        chosen = chosen.replace(size=natural.size)
-    return chosen
+    def is_model_path(x):
+        return is_path(x) and Path(x).suffix.lower() in SUFFIXES
 
-
-def _node_names(proto, patterns) -> list[str]:
-    from .static import resolve_excludes
-
-    return resolve_excludes(proto, patterns)
+    if is_path(calib) and (not is_path(output) or (is_model_path(calib) and not is_model_path(output))):
+        return calib, output
+    return output, calib
 
 
-def _finish(proto, out: Path, spec) -> None:
-    """Store the spec in the result and move it into place atomically."""
-    import onnx
+def measure(result: QuantizeResult, src: Path, data) -> QuantizeResult:
+    """The result's SQNR against the float model on a few samples of ``data``; a warning when it is low.
 
-    from .._io import atomic_path
-    from ..data import write_spec
+    A quantized file whose outputs are all zero is otherwise reported as a success (issue 19).
+    """
+    import dataclasses
+    import warnings
 
-    write_spec(proto, spec)
-    with atomic_path(out) as tmp:
-        onnx.save(proto, str(tmp))
+    from ..errors import EdgekitError, EdgekitWarning
 
+    if data is None:
+        return result
+    from ..evaluate import evaluate
 
-def _dynamic(src, out, q, per_channel, exclude, spec, base) -> QuantizeResult:
-    import onnx
-
-    from .other import quantize_dynamic
-
-    excl = _node_names(onnx.load(str(src), load_external_data=False), exclude)
-    with tempfile.TemporaryDirectory(prefix="edgekit-q-") as tmp:
-        dst = Path(tmp) / "dynamic.onnx"
-        quantize_dynamic(src, dst, weights=q.weights.value, per_channel=per_channel, exclude=excl)
-        _finish(onnx.load(str(dst)), out, spec)
-    return QuantizeResult(**base, weights=q.weights.value, per_channel=per_channel, float_layers=tuple(excl))
+    try:
+        r = evaluate([result.output], data, reference=src, spec=result.spec, limit=SQNR_SAMPLES)[0]
+    except EdgekitError as exc:  # e.g. arrays in the ONNX layout and an NHWC TFLite input
+        warnings.warn(f"the result's error against float was not measured: {exc}", EdgekitWarning, stacklevel=3)
+        return result
+    notes = list(result.warnings)
+    if r.sqnr_db is not None and r.sqnr_db < SQNR_WARN_DB:
+        notes.append(f"output SQNR against float is {r.sqnr_db:.1f} dB on {r.samples} calibration samples (below "
+                     f"{SQNR_WARN_DB:.0f} dB): the quantized model's outputs are mostly error; check the "
+                     "preprocessing (--preprocess), try w8a16, or keep layers float with --max-drop")
+        warnings.warn(notes[-1], EdgekitWarning, stacklevel=3)
+    return dataclasses.replace(result, sqnr_db=r.sqnr_db, warnings=tuple(notes))

@@ -8,16 +8,15 @@ sample at a time.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
-from .config import LayerError
+from .ranking import CAP_DB, db
+from .result import LayerError
 
 _SAVED = "_ReshapedSavedOutput"  # suffix qdq_loss_debug gives the saved copies
 _DQ = "_DequantizeLinear_Output"  # onnxruntime.quantization.quant_utils.DEQUANT_OUTPUT_SUFFIX
-CAP_DB = 100.0  # SQNR of an exact tensor (graph input, unquantized path): finite so deltas stay comparable
 
 
 def _augmented_session(src: Path, dst: Path):
@@ -40,7 +39,7 @@ def _saved(sess, names, feeds) -> dict:
 
 
 def layer_errors(float_model: Path, quant_model: Path, samples, workdir: Path, kept=()) -> list[LayerError]:
-    """One LayerError per float-model node, most sensitive (largest SQNR lost across it) first."""
+    """One LayerError per float-model node (ranking.rank orders them)."""
     import onnx
 
     f_sess, f_names = _augmented_session(float_model, workdir / "float_aug.onnx")
@@ -55,7 +54,7 @@ def layer_errors(float_model: Path, quant_model: Path, samples, workdir: Path, k
             f64 = fv.astype(np.float64)
             sig[t] = sig.get(t, 0.0) + float(np.sum(f64 * f64))
             err[t] = err.get(t, 0.0) + float(np.sum((f64 - qv) ** 2))
-    sqnr = {t: _db(sig[t], err[t]) for t in sig}
+    sqnr = {t: db(sig[t], err[t]) for t in sig}
     model = onnx.load(str(float_model), load_external_data=False)
     weights = {i.name for i in model.graph.initializer}
     producer = {o: n for n in model.graph.node for o in n.output}
@@ -69,7 +68,6 @@ def layer_errors(float_model: Path, quant_model: Path, samples, workdir: Path, k
         delta = (min(ins) if ins else CAP_DB) - sqnr[out]
         rows.append(LayerError(group[0], node.op_type if len(group) == 1 else "+".join(_ops(group, model)), out,
                                round(sqnr[out], 3), round(delta, 3), bool(kept & set(group)), tuple(group)))
-    rows.sort(key=lambda r: -r.delta_db)
     return rows
 
 
@@ -104,37 +102,8 @@ def _ops(group, model):
     return [kinds[g] for g in group]
 
 
-def _db(signal: float, noise: float) -> float:
-    if noise <= 0:
-        return CAP_DB
-    if signal <= 0:
-        return -CAP_DB
-    return min(CAP_DB, 10.0 * math.log10(signal / noise))
-
-
 # Ops the QDQ quantizer can leave in float and that carry weights or do arithmetic worth keeping
 # exact; pure data movement (Reshape, Transpose, ...) gains nothing from staying float.
 FALLBACK_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "Concat", "AveragePool",
                 "GlobalAveragePool", "MaxPool", "Sigmoid", "Softmax", "LeakyRelu", "Resize", "InstanceNormalization",
                 "LayerNormalization", "Attention", "Gather", "Where", "Clip", "Relu"}
-
-
-def candidates(rows: list[LayerError], already=()) -> list[tuple[str, ...]]:
-    """Groups of node names to keep in float, most sensitive first."""
-    skip = set(already)
-    out = []
-    for r in rows:
-        group = tuple(g for g in (r.group or (r.node,)) if g not in skip)
-        if group and any(op in FALLBACK_OPS for op in r.op_type.split("+")):
-            out.append(group)
-    return out
-
-
-def schedule(n: int):
-    """How many of the ranked layers to keep float at each step: 1, 2, 3, 4, 6, 9, ... up to all."""
-    k = 1
-    while k < n:
-        yield k
-        k = max(k + 1, int(k * 1.5))
-    if n:
-        yield n

@@ -154,7 +154,7 @@ def resolve_excludes(model, patterns) -> list[str]:
 def _qtype(name: str):
     from onnxruntime.quantization import QuantType
 
-    return QuantType.QUInt8 if str(name) in ("uint8", "QType.UINT8") else QuantType.QInt8
+    return {"uint8": QuantType.QUInt8, "int16": QuantType.QInt16}.get(str(name), QuantType.QInt8)
 
 
 def _calib_method(method: Method):
@@ -187,7 +187,10 @@ def quantize_static(pre: Path, out: Path, reader, cache: Path, *, activations: s
             quant_format=QuantFormat.QOperator if str(fmt).endswith("qoperator") else QuantFormat.QDQ,
             per_channel=per_channel, activation_type=_qtype(activations), weight_type=_qtype(weights),
             nodes_to_exclude=list(exclude), calibrate_method=_calib_method(method),
-            calibration_cache_path=str(cache))
+            calibration_cache_path=str(cache),
+            # int16 QuantizeLinear exists from opset 21; before that onnxruntime's com.microsoft
+            # Q/DQ ops carry it (onnxruntime.quantization docs, "16-bit QDQ").
+            extra_options={"UseQDQContribOps": True} if activations == "int16" else {})
     except (EdgekitError, KeyboardInterrupt):  # data/argument errors already say what to do
         raise
     except Exception as exc:

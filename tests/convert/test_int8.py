@@ -210,10 +210,10 @@ def test_metadata_and_report(built):
     meta = {(m.name.decode() if isinstance(m.name, bytes) else m.name):
             bytes(model.buffers[m.buffer].data).decode() for m in model.metadata}
     q = json.loads(meta["edgekit.quantization"])
-    assert q["mode"] == "static" and q["io"] == "float"
+    assert q["name"] == "w8a8" and q["activations"] == "int8" and q["io"] == "float"
     assert json.loads(meta["edgekit.preprocess"])["size"] == [SIZE, SIZE]
     rep = json.loads((d / "report.json").read_text())
-    rows = {r["tensor"]: r for r in rep["tensors"]}
+    rows = {r["tensor"]: r for r in rep["layers"]}
     assert {"r1_1", "logits_1", "y"} <= set(rows)
     # int8 activations of a small net keep > 20 dB SQNR; < 60 dB shows it compared quantized values.
     assert all(20 < rows[t]["sqnr_db"] < 60 for t in ("r1_1", "logits_1"))
@@ -222,16 +222,11 @@ def test_metadata_and_report(built):
 
 def test_accuracy_aware_keeps_ops_float_until_agreement_holds(tmp_path):
     import edgekit
-    from edgekit.convert.int8 import Int8Options
-    from edgekit.convert.int8.pipeline import convert_int8
-    from edgekit.convert import ConvertOptions
-
     src, calib = outlier_net(tmp_path / "o.onnx"), calib_npy(tmp_path / "c.npy", n=32)
-    plain = convert_int8(src, tmp_path / "plain.tflite", ConvertOptions(), Int8Options.make(max_drop=100.0),
-                         calib=calib, eval_data=calib)
+    plain = edgekit.quantize(src, tmp_path / "plain.tflite", calib, scheme="w8a8", max_drop=100.0, eval_data=calib)
     assert plain.drop > 20, "the outlier channel should wreck plain int8 (else this test proves nothing)"
-    r = convert_int8(src, tmp_path / "aware.tflite", ConvertOptions(), Int8Options.make(max_drop=1.0),
-                     calib=calib, eval_data=calib, report=tmp_path / "aware.md")
+    r = edgekit.quantize(src, tmp_path / "aware.tflite", calib, scheme="w8a8", max_drop=1.0, eval_data=calib,
+                         report=tmp_path / "aware.md")
     assert r.budget_met and r.drop <= 1.0 and r.drop_metric == "agreement"
     assert r.kept and len(r.float_ops) >= len(r.kept), "kept ops must compute in float in the written model"
     text = (tmp_path / "aware.md").read_text()
@@ -263,13 +258,11 @@ def test_nhwc_input_reads_the_onnx_layout_calibration_set(tmp_path):
 def test_accuracy_aware_int16_fallback_stays_integer(tmp_path):
     from ai_edge_litert import schema_py_generated as fb
 
-    from edgekit.convert import ConvertOptions
-    from edgekit.convert.int8 import Int8Options
-    from edgekit.convert.int8.pipeline import convert_int8
+    import edgekit
 
     src, calib = outlier_net(tmp_path / "o.onnx"), calib_npy(tmp_path / "c.npy", n=32)
-    r = convert_int8(src, tmp_path / "a16.tflite", ConvertOptions(), Int8Options.make(max_drop=1.0, fallback="int16"),
-                     calib=calib, eval_data=calib)
+    r = edgekit.convert(src, tmp_path / "a16.tflite", int8=True, max_drop=1.0, fallback="int16", calib=calib,
+                        eval_data=calib)
     assert r.budget_met and r.kept and r.fallback == "int16"
     assert r.float_ops == (), "int16 fallback must not put float ops in the graph"
     _, sg, _ = tflite_tensors(r.output)
@@ -312,9 +305,9 @@ def test_cli_int8_with_report(tmp_path, capsys):
                  "--report", str(rep), "--calib-size", "3"])
     text = capsys.readouterr().out
     assert code == 0 and out.is_file() and rep.is_file()
-    assert "3 samples" in text and "uint8" in text
+    assert "calibration samples  3" in text and "uint8" in text
     assert [line for line in text.splitlines() if line.startswith("float ops inside")][0].split()[-1] == "none"
-    assert "| r1_1 | CONV_2D | int8 |" in rep.read_text()
+    assert "| r1_1 | CONV_2D | r1_1 | int8 |" in rep.read_text()
 
 
 def test_cli_dynamic_writes_weights_only_model(tmp_path, capsys):
@@ -325,7 +318,7 @@ def test_cli_dynamic_writes_weights_only_model(tmp_path, capsys):
     src, out = cnn(tmp_path / "m.onnx"), tmp_path / "m.dyn.tflite"
     assert main(["convert", str(src), "--dynamic", "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "dynamic int8" in text and "calibration" not in text
+    assert "w8-dynamic" in text and "dynamic/int8" in text and "calibration" not in text
     _, sg, ops = tflite_tensors(out)
     assert "QUANTIZE" not in ops
     assert all(sg.tensors[op.inputs[1]].type == fb.TensorType.INT8 for op, n in zip(sg.operators, ops) if n in WEIGHTED)
@@ -347,11 +340,12 @@ def test_cli_max_drop_on_labeled_data_reports_kept_ops(tmp_path, capsys):
                  "--eval", str(tmp_path / "eval.npz"), "--report", str(rep)])
     text = capsys.readouterr().out
     assert code == 0
-    row = {k: line[len(k):].strip() for line in text.splitlines() for k in ("drop", "kept float") if line.startswith(k + " ")}
-    assert "(top1)" in row["drop"] and row["drop"].endswith("met") and "NOT" not in row["drop"]
-    assert float(row["drop"].split()[0]) <= 1.0
-    kept = json.loads(rep.read_text())["kept"]
-    assert kept and all(k in row["kept float"] for k in kept)
+    row = {k: line[len(k):].strip() for line in text.splitlines() for k in ("top-1 drop", "kept in float")
+           if line.startswith(k + " ")}
+    assert row["top-1 drop"].endswith("met)") and "NOT" not in row["top-1 drop"]
+    assert float(row["top-1 drop"].split()[0]) <= 1.0
+    kept = json.loads(rep.read_text())["fallback_layers"]
+    assert kept and (all(k in row["kept in float"] for k in kept) or f"{len(kept)} (below)" in row["kept in float"])
 
 
 def test_one_folder_and_spec_calibrate_onnx_and_tflite_alike(tmp_path):

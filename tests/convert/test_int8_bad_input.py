@@ -145,6 +145,6 @@ def test_max_drop_without_eval_and_io_with_dynamic(tmp_path, src):
 
     with pytest.raises(InputError, match="--eval"):
         edgekit.convert(src, tmp_path / "o.tflite", int8=True, calib=calib_npy(tmp_path / "c.npy", n=2), max_drop=1)
-    with pytest.raises(InputError, match="--dynamic"):
+    with pytest.raises(InputError, match="--io int8 needs static int8 activations"):
         edgekit.convert(src, tmp_path / "o.tflite", dynamic=True, io="int8")
     assert _leftovers(tmp_path) == []

@@ -60,15 +60,13 @@ def test_unreadable_calibration_images_are_counted(tmp_path, src_model):
     """Without --strict a broken file is skipped and the result says how many were."""
     from PIL import Image
 
-    from edgekit.convert import ConvertOptions
-    from edgekit.convert.int8 import Int8Options
-    from edgekit.convert.int8.pipeline import convert_int8
+    import edgekit
 
     d = tmp_path / "imgs"
     d.mkdir()
     for i in range(3):
         Image.fromarray(np.full((20, 20, 3), 60 * i, np.uint8)).save(d / f"{i}.png")
     (d / "broken.png").write_bytes(b"not an image")
-    res = convert_int8(src_model, tmp_path / "o.tflite", ConvertOptions(), Int8Options(), calib=d)
+    res = edgekit.convert(src_model, tmp_path / "o.tflite", int8=True, calib=d)
     assert res.calib_samples == 3 and res.skipped == 1
     assert (tmp_path / "o.tflite").is_file()

@@ -47,3 +47,26 @@ def calib_npy(tmp_path):
     path = tmp_path / "calib.npy"
     np.save(path, rng.random((12, 3, 8, 8), dtype=np.float32))
     return path
+
+
+def mlp(path, seed=0, width=64, hidden=128, classes=10, gemm=True):
+    """x[1,width] -> Gemm(hidden, transB) -> Relu -> MatMul(width) -> Add(x) -> MatMul(classes) -> logits: the
+    matrix multiplies of a transformer block, small. Every weight's input dimension is a multiple of 32."""
+    rng = np.random.default_rng(seed)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 1 / np.sqrt(width), (hidden, width)).astype(np.float32), "w1"),
+        numpy_helper.from_array(rng.normal(0, 0.1, (hidden,)).astype(np.float32), "b1"),
+        numpy_helper.from_array(rng.normal(0, 1 / np.sqrt(hidden), (hidden, width)).astype(np.float32), "w2"),
+        numpy_helper.from_array(rng.normal(0, 1 / np.sqrt(width), (width, classes)).astype(np.float32), "w3"),
+    ]
+    first = (helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", transB=1) if gemm else
+             helper.make_node("Relu", ["x"], ["h"], name="fc1"))
+    nodes = [first, helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("MatMul", ["r", "w2"], ["m"], name="fc2"),
+             helper.make_node("Add", ["m", "x"], ["a"], name="residual"),
+             helper.make_node("MatMul", ["a", "w3"], ["logits"], name="head")]
+    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, width])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, classes])], inits)
+    import onnx
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
+    return path

@@ -71,7 +71,8 @@ def test_calibration_streams_samples(tiny_model, tmp_path, method):
             yield {"x": x}
 
     result = edgekit.quantize(tiny_model, samples, tmp_path / "o.onnx", method=method)
-    assert result.calib_samples == 40 and len(alive) == 40
+    assert result.calib_samples == 40
+    # after calibration a few samples are read again to measure the result against float (api.SQNR_SAMPLES)
     assert worst[0] <= in_flight() + 1 < 40
 
 

@@ -103,9 +103,9 @@ def test_unwritable_output_or_report_fails_before_calibration(tiny_model, tmp_pa
         edgekit.quantize(tiny_model, samples, blocker / "o.onnx")
     with pytest.raises(InputError, match=r"cannot write report file"):
         edgekit.quantize(tiny_model, samples, tmp_path / "o.onnx", report=blocker / "r.json")
-    (tmp_path / "adir").mkdir()
+    (tmp_path / "adir.onnx").mkdir()
     with pytest.raises(InputError, match=r"is a directory"):
-        edgekit.quantize(tiny_model, samples, tmp_path / "adir")
+        edgekit.quantize(tiny_model, samples, tmp_path / "adir.onnx")
     assert read == [] and not (tmp_path / "o.onnx").exists()
     # a parent that does not exist yet is fine: it is created
     edgekit.quantize(tiny_model, samples, tmp_path / "new" / "sub" / "o.onnx")

@@ -18,7 +18,7 @@ def test_cli_quantize_with_flags_report_and_warning(tiny_model, calib_npy, tmp_p
     spec = read_spec(out)
     assert spec.mean == (0.5,) and spec.std == (0.2,)
     data = json.loads(rep.read_text())
-    assert data["per_channel"] is False and data["layers"] and data["calib_samples"] == 5
+    assert data["scheme"]["granularity"] == "per-tensor" and data["layers"] and data["calib_samples"] == 5
 
 
 def test_cli_bad_input_exits_2_with_one_line(tiny_model, calib_npy, tmp_path, capsys):
@@ -84,7 +84,8 @@ def test_cli_dynamic_and_fp16_need_no_calibration(tiny_model, tmp_path, capsys):
     for mode in ("dynamic", "fp16"):
         out = tmp_path / f"{mode}.onnx"
         assert main(["quantize", str(tiny_model), "--mode", mode, "-o", str(out)]) == 0
-        assert ["mode", mode] in [line.split() for line in capsys.readouterr().out.splitlines()]
+        scheme = {"dynamic": "w8-dynamic", "fp16": "fp16"}[mode]
+        assert ["scheme", scheme] in [line.split() for line in capsys.readouterr().out.splitlines()]
         onnx.checker.check_model(str(out))
 
 

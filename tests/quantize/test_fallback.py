@@ -71,7 +71,7 @@ def test_markdown_report_and_budget_already_met(outlier_setup):
                               report=tmp / "r.md")
     assert result.fallback_layers == () and result.budget_met
     text = (tmp / "r.md").read_text()
-    assert "| node | op | tensor | SQNR dB |" in text and "| head | MatMul | logits |" in text
+    assert "| node | op | tensor | type | SQNR dB |" in text and "| head | MatMul | logits |" in text
 
 
 def test_eval_labels_the_model_cannot_output(outlier_setup):

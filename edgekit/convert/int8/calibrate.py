@@ -33,24 +33,6 @@ def signature_inputs(model_bytes: bytes):
             for name, det in details.items()]
 
 
-def resolve_spec(inputs, spec=None, stored=None):
-    """The spec for ``inputs``: given > stored in the ONNX model > defaults, adapted to their layout/size.
-
-    Called with the ONNX-layout input specs (the data is read as for the ONNX model) and again with
-    the TFLite ones for the spec stored in the TFLite metadata (NHWC after ``--input-layout nhwc``):
-    the layout and size always come from the input, everything else from the spec.
-    """
-    from ...data import spec_for_input
-
-    natural = spec_for_input(inputs[0].shape, inputs[0].dtype.name) if len(inputs) == 1 else None
-    base = spec if spec is not None else stored
-    if base is None:
-        return natural
-    if natural is not None:
-        base = base.replace(layout=natural.layout, **({"size": natural.size} if natural.size else {}))
-    return base
-
-
 NHWC = (0, 2, 3, 1)  # ONNX NCHW sample -> the NHWC input ``--input-layout nhwc`` gives the TFLite model
 
 
@@ -91,16 +73,19 @@ def onnx_layout(inputs, nhwc: bool):
     return specs, perms
 
 
-def open_calibration(data, inputs, spec, options, nhwc: bool = False):
-    """Open ``data`` for the TFLite model inputs; ``spec`` is in the ONNX layout (what the data is read in)."""
+def open_calibration(data, inputs, spec, job, nhwc: bool = False, sample: bool = True):
+    """Open ``data`` for the TFLite model inputs; ``spec`` is in the ONNX layout (what the data is read in).
+
+    ``sample``: apply the job's --calib-size and --strict (calibration data), else read all (eval data)."""
     from ...data import open_source
 
     specs, perms = onnx_layout(inputs, nhwc)
-    ds = open_source(data, spec, specs, calib_size=options.calib_size, seed=options.seed, strict=options.strict)
+    ds = open_source(data, spec, specs, calib_size=job.calib_size if sample else None, seed=job.seed,
+                     strict=job.strict if sample else False)
     return LayoutDataset(ds, perms) if perms else ds
 
 
-def calibrate(model_bytes: bytes, recipe_manager, dataset, ranges, extra=()) -> tuple[dict, dict, int, float]:
+def calibrate(model_bytes: bytes, recipe_manager, dataset, extra=()) -> tuple[dict, dict, int, float]:
     """Run the float model over ``dataset`` collecting activation ranges -> (QSVs, extra, samples, seconds).
 
     ``extra`` names tensors the quantizer does not calibrate (outputs of ops it has no rule for, see
@@ -110,9 +95,10 @@ def calibrate(model_bytes: bytes, recipe_manager, dataset, ranges, extra=()) -> 
     from ai_edge_quantizer.utils import qsv_utils
 
     from ...ui import progress
-    from .options import RangeUpdate
 
-    update = qsv_utils.min_max_update if ranges is RangeUpdate.MINMAX else qsv_utils.moving_average_update
+    # global min/max, as onnxruntime's MinMax calibrator: the same ranges for both formats (the
+    # quantizer's default is a moving average)
+    update = qsv_utils.min_max_update
     start, n = time.perf_counter(), 0
     samples = iter(progress(dataset, total=dataset.count, desc="calibrating", unit="sample"))
     # Read (and check) the first sample before LiteRT starts: a bad data source then fails with its

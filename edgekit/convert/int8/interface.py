@@ -12,7 +12,6 @@ names as the float model.
 from __future__ import annotations
 
 import collections
-import json
 
 import numpy as np
 
@@ -103,23 +102,25 @@ def _new_op(model, name: str, inputs, outputs):
 
 
 def set_interface(model, io: IOType) -> None:
-    """Rewrite every int8 graph input/output of subgraph 0 as ``io`` (float or uint8); int8 = no change."""
+    """Rewrite every int8 (or int16: w8a16) graph input/output of subgraph 0 as ``io`` (float or uint8);
+    int8 = no change. int16 edges only become float (the scheme allows no other io with int16)."""
     fb = _fb()
     if io is IOType.INT8:
         return
+    edge_types = (fb.TensorType.INT8, fb.TensorType.INT16) if io is IOType.FLOAT else (fb.TensorType.INT8,)
     sg = model.subgraphs[0]
     sg.inputs, sg.outputs = [int(i) for i in sg.inputs], [int(i) for i in sg.outputs]  # views are read-only
     remap = {}
     head, tail = [], []
     for pos, idx in enumerate(sg.inputs):
-        if sg.tensors[idx].type != fb.TensorType.INT8:
+        if sg.tensors[idx].type not in edge_types:
             continue  # e.g. an input whose first consumer the accuracy-aware mode kept float
         new = _edge_tensor(model, sg, sg.tensors[idx], io)
         head.append(_new_op(model, "QUANTIZE", [new], [idx]))
         sg.inputs[pos] = remap[("in", idx)] = new
     sig_names = {m.tensorIndex: m.name for sd in model.signatureDefs or [] for m in sd.outputs or []}
     for pos, idx in enumerate(sg.outputs):
-        if sg.tensors[idx].type != fb.TensorType.INT8:
+        if sg.tensors[idx].type not in edge_types:
             continue
         if idx in sig_names:  # the quantizer may have renamed it ("y_quantized"): users know the ONNX name
             sg.tensors[idx].name = sig_names[idx]
@@ -132,20 +133,6 @@ def set_interface(model, io: IOType) -> None:
             m.tensorIndex = remap.get(("in", m.tensorIndex), m.tensorIndex)
         for m in sd.outputs or []:
             m.tensorIndex = remap.get(("out", m.tensorIndex), m.tensorIndex)
-
-
-def set_metadata(model, key: str, value) -> None:
-    """Add (or replace) a UTF-8 metadata entry (a dict is stored as JSON), as the converter's writer does."""
-    fb = _fb()
-    model.metadata = [m for m in (model.metadata or []) if (m.name.decode() if isinstance(m.name, bytes)
-                                                             else m.name) != key]
-    buf = fb.BufferT()
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    buf.data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    model.buffers.append(buf)
-    md = fb.MetadataT()
-    md.name, md.buffer = key, len(model.buffers) - 1
-    model.metadata.append(md)
 
 
 def op_counts(model) -> dict:

@@ -1,17 +1,21 @@
-"""Float TFLite bytes -> INT8 TFLite bytes: checks, calibration, quantization, fallback, interface."""
+"""ONNX -> quantized TFLite for every TFLite scheme: lower, calibrate, quantize, fallback, interface.
+
+The float TFLite is lowered in memory (edgekit's converter), quantized by ai-edge-quantizer with the
+scheme's recipe (aeq.py), and written once, atomically, at the end: a failure leaves no file.
+"""
 from __future__ import annotations
 
 import itertools
+import tempfile
 from pathlib import Path
 
-from ...errors import InputError, TargetError
-from ...targets import IOType, QType
+from ...errors import TargetError
+from ...quantize.result import QuantizeResult
+from ...quantize.scheme import AType, WType
 from . import aeq, complete, interface
 from .calibrate import calibrate, onnx_layout, open_calibration, signature_inputs
-from .options import Int8Options, Int8Result
 
 REPORT_SAMPLES = 16  # samples behind the per-tensor report (SQNR is stable well before that on small nets)
-
 
 
 def require_quantizer() -> None:
@@ -21,40 +25,18 @@ def require_quantizer() -> None:
     except ImportError:
         from ...errors import DependencyError
 
-        raise DependencyError("INT8 TFLite needs ai-edge-quantizer", "it is not installed",
+        raise DependencyError("quantized TFLite needs ai-edge-quantizer", "it is not installed",
                               "pip install 'edgekit[tflite-int8]'") from None
 
-def check(options: Int8Options, calib, eval_data, report) -> None:
-    """Every argument problem, before any conversion work."""
-    from ...targets import get_target
 
-    if not options.dynamic and calib is None:
-        raise InputError("--int8 needs calibration data", "static INT8 ranges come from running real samples",
-                         "pass --calib DATA (image folder, .npy/.npz), or use --dynamic for weights-only int8")
-    if options.max_drop is not None:
-        if eval_data is None:
-            raise InputError("--max-drop needs --eval DATA", "the drop is measured on labeled (or reference) data",
-                             "add --eval with a data folder or file, or drop --max-drop")
-        if options.max_drop < 0:
-            raise InputError("--max-drop must be >= 0 top-1 points", f"got {options.max_drop}", "e.g. --max-drop 0.5")
-        if options.dynamic:
-            raise InputError("--max-drop works with static INT8", "--dynamic keeps activations float",
-                             "drop one of the two")
-    if options.dynamic and options.io is not IOType.FLOAT:
-        raise InputError(f"--io {options.io.value} needs static INT8", "--dynamic keeps float inputs and outputs",
-                         "drop --dynamic (and pass --calib) or use --io float")
-    if report is not None and calib is None:
-        raise InputError("--report needs --calib DATA", "the per-tensor error is measured on samples",
-                         "add --calib (with --dynamic too), or drop --report")
-    if report is not None and Path(report).suffix.lower() not in (".json", ".md"):
-        raise InputError(f"report file {report} must end in .json or .md", "the extension picks the format",
-                         "rename it")
-    require_quantizer()
-    tgt = get_target(options.target)
+def check_target(scheme, tgt) -> None:
+    """The target's TFLite runtime must take the scheme's model I/O and integer types."""
+    from ...targets import QType
+
     q = tgt.tflite_int8
-    if options.io not in q.io_types:
+    if scheme.io not in q.io_types:
         kinds = "|".join(t.value for t in q.io_types)
-        raise TargetError(f"--io {options.io.value} is not supported on target {tgt.name}",
+        raise TargetError(f"--io {scheme.io.value} is not supported on target {tgt.name}",
                           f"its TFLite runtime has kernels for {kinds} model inputs/outputs only",
                           f"use --io {q.io_types[0].value}, or another --target")
     if q.activations is not QType.INT8 or q.weights is not QType.INT8:
@@ -64,97 +46,119 @@ def check(options: Int8Options, calib, eval_data, report) -> None:
                           "set [int8.tflite] activations/weights = \"int8\" in the target file")
 
 
-def quantize_bytes(float_bytes: bytes, options: Int8Options, calib=None, spec=None, eval_data=None,
-                   report: bool = False, output: Path = Path("model.tflite"), spec_json: str | None = None,
-                   nhwc: bool = False) -> tuple[bytes, Int8Result]:
-    """Quantize the converter's float model; nothing is written here (the caller writes atomically).
+def run(job) -> QuantizeResult:
+    from ..._io import write_bytes
+    from ...data import read_spec, spec_for_input
+    from ...data.spec import choose_spec, resolve_spec
+    from .. import lower_model
+    from ..writer import serialize
 
-    ``spec`` is in the ONNX model's layout: data is read as for the ONNX model and transposed when
-    the TFLite input is NHWC (``nhwc``)."""
-    extra: dict = {}
-    if options.dynamic:
-        qbytes = aeq.quantize(aeq.make_quantizer(float_bytes, dynamic=True))
-        if report and calib is not None:
-            extra["tensors"] = tuple(_report(float_bytes, qbytes, calib, spec, options, nhwc))
-    else:
-        from ai_edge_quantizer import recipe, recipe_manager
+    s = job.scheme
+    if s.weights.dtype is WType.INT4:
+        import onnx
 
-        inputs = signature_inputs(float_bytes)
-        ds = open_calibration(calib, inputs, spec, options, nhwc)
-        manager = recipe_manager.RecipeManager()
-        manager.load_quantization_recipe(recipe.static_wi8_ai8())
-        extra_names = complete.float_activation_ranges(interface.read(float_bytes))
-        qsvs, ranges, n, secs = calibrate(float_bytes, manager, ds, options.ranges, extra_names)
-        extra.update(calib_samples=n, calib_seconds=round(secs, 3), skipped=ds.skipped)
-        qbytes = quantize_static(float_bytes, qsvs, ranges)
-        if options.max_drop is not None:
-            from . import fallback
+        from ...quantize.nbits import check_int4
 
-            eval_ds = open_calibration(eval_data, inputs, spec, Int8Options(seed=options.seed), nhwc)
-            fb = fallback.run(float_bytes, qbytes, lambda kept: quantize_static(float_bytes, qsvs, ranges, kept,
-                                                                               options.fallback), eval_ds, options)
-            qbytes = fb.pop("bytes")
-            extra.update(fb, fallback=options.fallback.value if fb["kept"] else None)
-        elif report:
-            extra["tensors"] = tuple(_report(float_bytes, qbytes, calib, spec, options, nhwc))
+        check_int4(onnx.load(str(job.src), load_external_data=False), s, job.src)
+    if s.weights.dtype is not WType.FP16:
+        require_quantizer()
+        check_target(s, job.target)
+    opts = job.convert_options
+    float_bytes = bytes(serialize(lower_model(job.src, opts, progress=job.progress)))
+    nhwc = opts.input_layout.value == "nhwc"
+    tfl_inputs = signature_inputs(float_bytes)
+
+    def natural(inputs):
+        return spec_for_input(inputs[0].shape, inputs[0].dtype.name) if len(inputs) == 1 else None
+
+    # the data is read as for the ONNX model (and transposed for an NHWC input); the TFLite file stores
+    # the spec of its own input
+    spec, origin = resolve_spec(natural(onnx_layout(tfl_inputs, nhwc)[0]), job.spec,
+                                read_spec(job.src) if job.spec is None else None)
+    model_spec = choose_spec(natural(tfl_inputs), spec)
+    base = dict(output=job.output, format="tflite", scheme=s, target=job.target.name, spec=spec, spec_origin=origin,
+                io=s.io.value)
+    from ... import metadata
+
+    if s.weights.dtype is WType.FP16:
+        import json
+        from dataclasses import replace
+
+        meta = ((metadata.QUANTIZATION, json.dumps(s.to_dict(), sort_keys=True)),)
+        if model_spec is not None:
+            meta += ((metadata.PREPROCESS, model_spec.to_json()),)
+        tmodel = lower_model(job.src, replace(opts, fp16=True, metadata=meta + opts.metadata))
+        write_bytes(job.output, serialize(tmodel))
+        return QuantizeResult(**base, ops=tmodel.op_counts(), size=job.output.stat().st_size)
+    with tempfile.TemporaryDirectory(prefix="edgekit-tfq-") as tmp:
+        qbytes, extra = _quantize(job, float_bytes, tfl_inputs, spec, nhwc, Path(tmp))
     model = interface.read(qbytes)
-    if not options.dynamic:
-        interface.set_interface(model, options.io)
-    meta = {"mode": "dynamic" if options.dynamic else "static", "io": options.io.value,
-            "weights": "int8 per-channel", "activations": "float" if options.dynamic else "int8",
-            "kept": list(extra.get("kept", ())), "fallback": extra.get("fallback")}
-    interface.set_metadata(model, "edgekit.quantization", meta)
-    if spec_json is not None:  # the spec calibration used, in the TFLite input's layout
-        interface.set_metadata(model, "edgekit.preprocess", spec_json)
-    result = Int8Result(output=Path(output), mode=meta["mode"], io=options.io.value if not options.dynamic else "float",
-                        ops=interface.op_counts(model), float_ops=tuple(interface.float_ops(model)), **extra)
-    return interface.write(model), result
+    if s.activations in (AType.INT8, AType.INT16):
+        interface.set_interface(model, s.io)
+    metadata.tflite_set(model, metadata.QUANTIZATION, {**s.to_dict(), "kept": list(extra.get("fallback_layers", ())),
+                                                       "fallback": extra.get("fallback")})
+    if model_spec is not None:
+        metadata.tflite_set(model, metadata.PREPROCESS, model_spec.to_json())
+    write_bytes(job.output, interface.write(model))
+    # float ops inside an integer graph are worth naming; in a dynamic-range model every op is one
+    inside = tuple(interface.float_ops(model)) if s.needs_calibration else ()
+    return QuantizeResult(**base, ops=interface.op_counts(model), size=job.output.stat().st_size, float_ops=inside,
+                          **extra)
 
 
-def quantize_static(float_bytes: bytes, qsvs: dict, ranges: dict, kept=(), fallback=None) -> bytes:
-    """ai-edge-quantizer's static int8 model, with the activations it leaves float made integer."""
-    qbytes = aeq.quantize(aeq.make_quantizer(float_bytes, kept=kept, **({"fallback": fallback} if fallback else {})),
-                          qsvs)
+def _quantize(job, float_bytes: bytes, inputs, spec, nhwc: bool, tmp: Path) -> tuple[bytes, dict]:
+    """(quantized bytes, QuantizeResult fields) for the scheme; nothing written outside ``tmp``."""
+    s = job.scheme
+    extra: dict = {}
+    if not s.needs_calibration:
+        qbytes = aeq.quantize(aeq.make_quantizer(float_bytes, s))
+        if job.report is not None:
+            extra["layers"] = tuple(_layers(float_bytes, qbytes, job, inputs, spec, nhwc))
+        return qbytes, extra
+    from ai_edge_quantizer import recipe_manager
+
+    ds = open_calibration(job.calib, inputs, spec, job, nhwc)
+    manager = recipe_manager.RecipeManager()
+    manager.load_quantization_recipe(aeq.recipe(s))
+    # edgekit makes integer the int8 ops the quantizer leaves float (complete.py); int16 has no such pass
+    extra_names = complete.float_activation_ranges(interface.read(float_bytes)) if s.activations is AType.INT8 else []
+    qsvs, ranges, n, secs = calibrate(float_bytes, manager, ds, extra_names)
+    extra.update(calib_samples=n, calib_seconds=round(secs, 3), skipped=ds.skipped)
+    qbytes = quantize_static(float_bytes, s, qsvs, ranges)
+    if job.max_drop is not None:
+        from ...quantize import fallback
+        from .report import FALLBACK_OPS, tensor_errors
+
+        def write(name, data):
+            (tmp / name).write_bytes(data)
+            return tmp / name
+
+        def requantize(kept):
+            return write(f"keep{len(kept)}.tflite", quantize_static(float_bytes, s, qsvs, ranges, kept, job.fallback))
+
+        eval_ds = open_calibration(job.eval_data, inputs, spec, job, nhwc, sample=False)
+        out = fallback.run(write("float.tflite", float_bytes), write("q.tflite", qbytes), requantize,
+                           lambda path, samples: tensor_errors(float_bytes, path.read_bytes(), samples),
+                           eval_ds, job.max_drop, FALLBACK_OPS, kept_as=job.fallback)
+        qbytes = out.path.read_bytes()
+        extra.update(out.fields(), float_layers=out.kept, fallback=job.fallback if out.kept else None)
+    elif job.report is not None:
+        extra["layers"] = tuple(_layers(float_bytes, qbytes, job, inputs, spec, nhwc))
+    return qbytes, extra
+
+
+def quantize_static(float_bytes: bytes, scheme, qsvs: dict, ranges: dict, kept=(), fallback: str = "float") -> bytes:
+    """ai-edge-quantizer's static model, with the int8 activations it leaves float made integer."""
+    qbytes = aeq.quantize(aeq.make_quantizer(float_bytes, scheme, kept=kept, fallback=fallback), qsvs)
+    if scheme.activations is not AType.INT8:
+        return qbytes
     model = interface.read(qbytes)
     return interface.write(model) if complete.integerize(model, ranges) else qbytes
 
 
-def _report(float_bytes, qbytes, calib, spec, options, nhwc):
+def _layers(float_bytes, qbytes, job, inputs, spec, nhwc):
+    from ...quantize.ranking import rank
     from .report import tensor_errors
 
-    ds = open_calibration(calib, signature_inputs(float_bytes), spec, options, nhwc)
-    return tensor_errors(float_bytes, qbytes, (f for f, _ in itertools.islice(ds, REPORT_SAMPLES)))
-
-
-def convert_int8(model, output, convert_options, options: Int8Options, calib=None, spec=None, eval_data=None,
-                 report=None, progress: bool = False) -> Int8Result:
-    """ONNX model -> INT8 TFLite at ``output`` (atomic; nothing is written before everything succeeded)."""
-    from ..._io import write_bytes
-    from .. import lower_model
-    from ..writer import serialize
-    from .calibrate import resolve_spec
-
-    from ..._io import check_output
-
-    check(options, calib, eval_data, report)
-    check_output(output)
-    if report is not None:
-        check_output(report, "report file")
-    float_bytes = bytes(serialize(lower_model(model, convert_options, progress=progress)))
-    stored = None
-    if spec is None and isinstance(model, (str, Path)):
-        from ...data import read_spec
-
-        stored = read_spec(model)
-    nhwc = convert_options.input_layout.value == "nhwc"
-    tfl_inputs = signature_inputs(float_bytes)
-    read_spec_ = resolve_spec(onnx_layout(tfl_inputs, nhwc)[0], spec, stored)  # how the data is read
-    model_spec = resolve_spec(tfl_inputs, read_spec_)                          # what the TFLite input takes
-    data, result = quantize_bytes(float_bytes, options, calib, read_spec_, eval_data, report is not None,
-                                  Path(output), spec_json=model_spec.to_json() if model_spec else None, nhwc=nhwc)
-    write_bytes(output, data)
-    if report is not None:
-        from .report import write_report
-
-        write_report(result, report)
-    return result
+    ds = open_calibration(job.calib, inputs, spec, job, nhwc)
+    return rank(tensor_errors(float_bytes, qbytes, (f for f, _ in itertools.islice(ds, REPORT_SAMPLES))))

@@ -4,18 +4,17 @@ Both models run in the LiteRT interpreter with every intermediate tensor preserv
 which would fuse them away); tensors are matched by name (ai-edge-quantizer keeps the float
 model's names), quantized ones are dequantized with their own scale/zero point. The SQNR sums are
 accumulated sample by sample. ``delta_db`` is the SQNR lost across the producing op (worst input
-SQNR minus its output's), which is what the accuracy-aware mode ranks by (as edgekit's ONNX side).
+SQNR minus its output's); edgekit.quantize.ranking ranks the rows for both formats.
 """
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
 
-from .options import TensorError
+from ...quantize.ranking import CAP_DB, db
+from ...quantize.result import LayerError
 
-CAP_DB = 100.0  # SQNR of an exact tensor (graph input): finite so deltas stay comparable
 # Ops worth keeping float/int16: they do arithmetic whose rounding compounds. Data movement
 # (TRANSPOSE, RESHAPE, PAD, MAX_POOL_2D, CONCATENATION of equal scales) gains nothing.
 FALLBACK_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL", "ADD", "SUB",
@@ -71,8 +70,9 @@ def _graph(model_bytes: bytes):
     return producer, inputs, const
 
 
-def tensor_errors(float_bytes: bytes, quant_bytes: bytes, samples, kept=(), kind: str = "float") -> list[TensorError]:
-    """One TensorError per activation tensor both models have, most sensitive producer first."""
+def tensor_errors(float_bytes: bytes, quant_bytes: bytes, samples) -> list[LayerError]:
+    """One LayerError per activation tensor both models have (named by the tensor: the fallback keeps
+    the op writing it)."""
     f_int, q_int = _interpreter(float_bytes), _interpreter(quant_bytes)
     f_run, q_run = f_int.get_signature_runner(), q_int.get_signature_runner()
     producer, inputs, const = _graph(float_bytes)
@@ -93,51 +93,10 @@ def tensor_errors(float_bytes: bytes, quant_bytes: bytes, samples, kept=(), kind
             sig[n] += float(np.sum(f * f))
             err[n] += float(np.sum((f - q) ** 2))
             peak[n] = max(peak[n], float(np.max(np.abs(f - q))) if f.size else 0.0)
-    sqnr = {n: _db(sig[n], err[n]) for n in names}
-    kept = set(kept)
+    sqnr = {n: db(sig[n], err[n]) for n in names}
     rows = []
     for n in names:
         ins = [sqnr.get(i, CAP_DB) for i in inputs.get(n, [])] or [CAP_DB]
-        rows.append(TensorError(n, producer[n], np.dtype(q_det[n]["dtype"]).name,
-                                round(sqnr[n], 3), float(peak[n]), round(min(ins) - sqnr[n], 3),
-                                kind if n in kept else ""))
-    rows.sort(key=lambda r: -r.delta_db)
+        rows.append(LayerError(n, producer[n], n, round(sqnr[n], 3), round(min(ins) - sqnr[n], 3),
+                               dtype=np.dtype(q_det[n]["dtype"]).name, max_abs_error=float(peak[n])))
     return rows
-
-
-def candidates(rows: list[TensorError], already=()) -> list[str]:
-    """Op output tensors to keep (float/int16), most sensitive first."""
-    skip = set(already)
-    return [r.tensor for r in rows if r.op in FALLBACK_OPS and r.delta_db > 0 and r.tensor not in skip]
-
-
-def _db(signal: float, noise: float) -> float:
-    if noise <= 0:
-        return CAP_DB
-    if signal <= 0:
-        return -CAP_DB
-    return min(CAP_DB, 10.0 * math.log10(signal / noise))
-
-
-def write_report(result, path) -> None:
-    """JSON or Markdown by extension, written atomically."""
-    import json
-    from pathlib import Path
-
-    from ..._io import write_text
-
-    path = Path(path)
-    if path.suffix.lower() == ".json":
-        write_text(path, json.dumps(result.to_dict(), indent=2) + "\n")
-        return
-    lines = [f"# TFLite INT8 report: {result.output.name}", "",
-             f"- mode: {result.mode}, io: {result.io}, calibration samples: {result.calib_samples}",
-             f"- float ops inside the graph: {', '.join(result.float_ops) or 'none'}"]
-    if result.drop is not None:
-        lines.append(f"- drop ({result.drop_metric}): {result.drop:.2f} points; budget met: {result.budget_met}")
-    lines.append(f"- kept ({result.fallback or '-'}): {', '.join(result.kept) or 'none'}")
-    lines += ["", "| tensor | op | type | SQNR dB | SQNR lost dB | max abs error | kept |",
-              "|---|---|---|---:|---:|---:|---|"]
-    lines += [f"| {r.tensor} | {r.op} | {r.dtype} | {r.sqnr_db:.2f} | {r.delta_db:.2f} | {r.max_abs_error:.4g} | "
-              f"{r.kept} |" for r in result.tensors]
-    write_text(path, "\n".join(lines) + "\n")
