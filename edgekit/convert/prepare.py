@@ -257,12 +257,17 @@ def prepare(graph: Graph) -> dict[str, int]:
     stats["batchnorm"] = fold_batchnorm(graph)
     stats["hard_swish"] = fuse_hard_swish(graph)
     stats["gelu"] = fuse_gelu(graph)
-    for _ in range(4):   # bounded: each round folds at least one node
+    stats["rounds"] = 1
+    # Iterate to a fixed point: a Reshape/Pad whose target only became constant in this round gets its
+    # output shape from the next inference, and only then can a Shape node reading it fold (Swin's
+    # window partition nests such chains ~9 deep). Bounded: each round folds at least one node.
+    for _ in range(len(graph.nodes)):
         if not any(o not in graph.shapes for n in graph.nodes for o in n.outputs if o):
-            break
-        infer_shapes(graph)   # folding made Reshape/Pad targets etc. constant: shapes may now be known,
-        more = fold_constants(graph)   # so Shape nodes of those values fold too (torch's F.pad, view(x.size(0), -1))
+            break   # every shape is known, so everything foldable has been folded
+        infer_shapes(graph)
+        more = fold_constants(graph)
         stats["folded"] += more
+        stats["rounds"] += 1
         if not more:
             break
     return stats
