@@ -76,6 +76,13 @@ def _gather(node: Node, v: list):
     return np.take(v[0], v[1].astype(np.int64), axis=node.attrs.get("axis", 0))
 
 
+def _gather_elements(node: Node, v: list):
+    # here, not onnx's reference evaluator: its GatherElements fails on (1, N) indices (onnx 1.20)
+    axis = node.attrs.get("axis", 0) % v[0].ndim
+    idx = v[1].astype(np.int64)
+    return np.take_along_axis(v[0], np.where(idx < 0, idx + v[0].shape[axis], idx), axis=axis)
+
+
 _NUMPY: dict[str, Callable[[Node, list], np.ndarray]] = {
     "Add": lambda n, v: v[0] + v[1], "Sub": lambda n, v: v[0] - v[1], "Mul": lambda n, v: v[0] * v[1],
     "Div": lambda n, v: (v[0] // v[1]) if v[0].dtype.kind in "iu" else v[0] / v[1],
@@ -84,7 +91,7 @@ _NUMPY: dict[str, Callable[[Node, list], np.ndarray]] = {
     "Where": lambda n, v: np.where(v[0], v[1], v[2]), "Identity": lambda n, v: v[0],
     "Concat": lambda n, v: np.concatenate(v, axis=n.attrs["axis"]),
     "Cast": _cast, "ConstantOfShape": _constant_of_shape, "Reshape": _reshape, "Slice": _slice,
-    "Unsqueeze": _unsqueeze, "Squeeze": _squeeze, "Gather": _gather,
+    "Unsqueeze": _unsqueeze, "Squeeze": _squeeze, "Gather": _gather, "GatherElements": _gather_elements,
     "Transpose": lambda n, v: np.transpose(v[0], n.attrs.get("perm")),
     "Range": lambda n, v: np.arange(v[0], v[1], v[2]).astype(v[0].dtype),
     "Expand": lambda n, v: v[0] * np.ones(tuple(int(d) for d in v[1]), dtype=v[0].dtype),

@@ -11,6 +11,6 @@ from ..registry import lowering
 
 @lowering("Flatten", since=1)
 def flatten(n: NodeCtx, x: Value, *, axis: int = 1):
-    axis = axis % x.rank if x.rank else 0
+    axis = axis + x.rank if axis < 0 else axis   # axis == rank is valid: (prod(shape), 1)
     shape = (math.prod(x.shape[:axis]), math.prod(x.shape[axis:]))
     return n.reshape_value(x, shape)
