@@ -1,7 +1,7 @@
 """Target profiles: where hardware knowledge lives (``targets/*.toml``).
 
 A target names a device class: its arch, cores, default threads, RAM, preferred format and runtime,
-the INT8 scheme per format, delegates, budgets, and how it is reached. A user's own TOML path works
+the quantization scheme per format ([quantize]), delegates, budgets, and how it is reached. A user's own TOML path works
 wherever a target name does.
 """
 from __future__ import annotations
@@ -72,8 +72,28 @@ class TfliteInt8:
 
 @dataclass(frozen=True)
 class Int8:
+    """The ``[int8.onnx]`` / ``[int8.tflite]`` tables from before schemes: still read (see Quantize)."""
     onnx: OnnxInt8 = field(default_factory=OnnxInt8)
     tflite: TfliteInt8 = field(default_factory=TfliteInt8)
+
+
+@dataclass(frozen=True)
+class Quantize:
+    """The ``[quantize]`` table: the scheme per format (edgekit.quantize.scheme.PRESETS) and what the
+    target's kernels want of it. ``onnx_activations`` is the signedness of int8 activations in ONNX
+    (x86: uint8, onnxruntime's VNNI kernels multiply u8 by s8); TFLite's integer kernels take int8 only."""
+    onnx: str = "w8a8"
+    tflite: str = "w8a8"
+    onnx_activations: QType = QType.INT8
+    onnx_weights: QType = QType.INT8
+    onnx_format: QFormat = QFormat.QDQ
+    per_channel: bool = True
+    tflite_io: tuple[IOType, ...] = (IOType.FLOAT, IOType.INT8, IOType.UINT8)
+
+    @classmethod
+    def from_int8(cls, old: Int8) -> "Quantize":
+        return cls(onnx_activations=old.onnx.activations, onnx_weights=old.onnx.weights, onnx_format=old.onnx.format,
+                   per_channel=old.onnx.per_channel, tflite_io=old.tflite.io_types)
 
 
 @dataclass(frozen=True)
@@ -94,17 +114,24 @@ class Target:
     ram_mb: int
     reach: Reach
     runtime: RuntimeSpec
-    int8: Int8 = field(default_factory=Int8)
+    quantize: Quantize | None = None  # None only while reading: get_target fills it from [int8.*] or defaults
+    int8: Int8 | None = None          # the older tables, read for files written before [quantize]
     budgets: Budgets = field(default_factory=Budgets)
     source: str = ""
 
     @property
     def onnx_int8(self) -> OnnxInt8:
-        return self.int8.onnx
+        q = self.quantize or Quantize()
+        return OnnxInt8(q.onnx_activations, q.onnx_weights, q.onnx_format, q.per_channel)
 
     @property
     def tflite_int8(self) -> TfliteInt8:
-        return self.int8.tflite
+        q = self.quantize or Quantize()
+        return TfliteInt8(io_types=q.tflite_io)
+
+    def scheme(self, fmt: str) -> str:
+        """The preset name this target quantizes ``fmt`` ("onnx" | "tflite") with."""
+        return getattr(self.quantize or Quantize(), fmt)
 
     def runs_on_host(self) -> bool:
         """True when this machine's CPU architecture is the target's."""
@@ -165,10 +192,31 @@ def get_target(name_or_path: str | Path | Target | None) -> Target:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TargetError(f"target file {path} is not valid TOML", str(exc), "fix the syntax") from exc
     target = _build(Target, {**data, "source": str(path)}, path, "")
+    target = _quantize_table(target, path)
     if target.threads <= 0 or target.cores <= 0:
         raise TargetError(f"target file {path}: key 'threads'/'cores' must be positive",
                           f"got threads={target.threads}, cores={target.cores}", "set whole numbers >= 1")
     return target
+
+
+def _quantize_table(target: Target, path: Path) -> Target:
+    """[quantize] is the table; an older [int8.*] table is read into it (both at once: one must go)."""
+    if target.int8 is not None and target.quantize is not None:
+        raise TargetError(f"target file {path} has both [quantize] and [int8.*] tables",
+                          "[int8.onnx]/[int8.tflite] are the older form of [quantize]",
+                          "remove [int8.*]; [quantize] takes onnx_activations, onnx_weights, onnx_format, "
+                          "per_channel and tflite_io (see targets/x86_64.toml)")
+    q = target.quantize or (Quantize.from_int8(target.int8) if target.int8 is not None else Quantize())
+    from .quantize.scheme import PRESETS
+
+    for fmt in ("onnx", "tflite"):
+        if getattr(q, fmt) not in PRESETS:
+            raise TargetError(f"target file {path}: [quantize] {fmt} = {getattr(q, fmt)!r} is not a scheme",
+                              f"the schemes are {', '.join(PRESETS)}", "use one of them")
+    if not q.tflite_io:
+        raise TargetError(f"target file {path}: [quantize] tflite_io is empty", "a model needs an I/O type",
+                          'list at least one of "float", "int8", "uint8"')
+    return dataclasses.replace(target, quantize=q)
 
 
 def _build(cls, data, path: Path, prefix: str):

@@ -38,7 +38,7 @@ def test_int8_scheme_per_arch():
 def test_to_dict_is_plain_json():
     d = get_target("x86_64").to_dict()
     assert json.loads(json.dumps(d)) == d
-    assert d["int8"]["onnx"]["activations"] == "uint8" and d["reach"] == "local"
+    assert d["quantize"]["onnx_activations"] == "uint8" and d["quantize"]["onnx"] == "w8a8" and d["reach"] == "local"
 
 
 def test_users_own_toml_path(tmp_path):

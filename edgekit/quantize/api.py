@@ -81,7 +81,7 @@ def plan(fmt: str, scheme, mode, target, per_channel: bool = True, block_size=No
             raise InputError(f"--mode {m.value} and --scheme {get_scheme(scheme).name} disagree",
                              "--mode is the older name of a scheme", "pass --scheme alone")
         scheme = named
-    s = get_scheme(scheme)
+    s = get_scheme(scheme if scheme is not None else tgt.scheme(fmt))
     s = check_block_size(s, block_size)
     if not per_channel or (fmt == "onnx" and not tgt.onnx_int8.per_channel):
         s = s.replace(per_channel=False)

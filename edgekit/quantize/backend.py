@@ -13,7 +13,7 @@ from typing import Protocol
 
 from ..errors import InputError
 from .result import QuantizeResult
-from .scheme import PRESETS, AType, Scheme, WType
+from .scheme import PRESETS, Scheme, SchemeError
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def schemes_for(fmt: str) -> list[str]:
 
 def check_supported(fmt: str, scheme: Scheme) -> None:
     if not supports(fmt, scheme):
-        raise InputError(f"scheme {scheme.name} is not available for {fmt}",
+        raise SchemeError(f"scheme {scheme.name} is not available for {fmt}",
                          f"{fmt} has {', '.join(schemes_for(fmt))}",
                          f"pass --scheme with one of those, or write the other format (-o OUT"
                          f"{'.tflite' if fmt == 'onnx' else '.onnx'})")

@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import EdgekitWarning, InputError
-from .scheme import Scheme
+from .scheme import Scheme, SchemeError
 
 
 def check_source(model) -> Path:
@@ -67,6 +67,6 @@ def check_block_size(scheme: Scheme, block_size) -> Scheme:
     if block_size is None:
         return scheme
     if not scheme.blockwise:
-        raise InputError(f"--block-size applies to blockwise schemes (w4, w4a8), not {scheme.name}",
+        raise SchemeError(f"--block-size applies to blockwise schemes (w4, w4a8), not {scheme.name}",
                          f"{scheme.name} has {scheme.weights.granularity.value} weights", "drop --block-size")
     return scheme.replace(block_size=int(block_size))

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, QuantizeError
+from ..errors import QuantizeError
 from .result import QuantizeResult
-from .scheme import AType
+from .scheme import AType, SchemeError
 
 INT4_OPSET = 21  # int4 tensor types (GatherBlockQuantized's data) exist from opset 21 / IR 10
 
@@ -92,7 +92,7 @@ def check_int4(proto, scheme, src: Path, exclude=()) -> None:
             _check_block(n, weights[n.input[0]][1], scheme.weights.block_size, "embedding width")
             found += 1
     if not found:
-        raise QuantizeError(f"{Path(src).name} has no MatMul/Gemm with constant weights",
+        raise SchemeError(f"{Path(src).name} has no MatMul/Gemm with constant weights",
                             f"{scheme.name} quantizes the weights of matrix multiplies and embedding tables only",
                             "use w8a8 or w8-dynamic for this model")
 
@@ -105,7 +105,7 @@ def _weights(proto) -> dict:
 def _check_block(node, dim: int, block: int, what: str) -> None:
     if dim % block:
         fits = [b for b in (32, 64, 128, 256) if dim % b == 0]
-        raise InputError(f"--block-size {block} does not divide the {what} {dim} of {node.name or node.op_type}",
+        raise SchemeError(f"--block-size {block} does not divide the {what} {dim} of {node.name or node.op_type}",
                          "blockwise int4 needs whole blocks along the input dimension",
                          f"use --block-size {fits[-1]}" if fits else "exclude that node with --exclude")
 

@@ -14,6 +14,12 @@ from ..errors import InputError
 from ..targets import IOType  # the quantized model's input/output tensors
 
 
+class SchemeError(InputError):
+    """A scheme that does not exist, does not fit the format, or does not fit the model: nothing is written."""
+
+    exit_code = 1
+
+
 class WType(str, enum.Enum):
     """How weights are stored."""
     INT8 = "int8"
@@ -65,7 +71,7 @@ class Scheme:
     def __post_init__(self):
         bad = _problem(self)
         if bad:
-            raise InputError(f"impossible quantization scheme {self.name!r}", bad,
+            raise SchemeError(f"impossible quantization scheme {self.name!r}", bad,
                              f"use one of the presets: {', '.join(PRESETS) if PRESETS else 'w8a8'}")
 
     @property
@@ -152,6 +158,6 @@ def get_scheme(value: "Scheme | str | None", default: str = "w8a8") -> Scheme:
     name = str(value if value is not None else default).strip().lower()
     name = ALIASES.get(name, name)
     if name not in PRESETS:
-        raise InputError(f"unknown quantization scheme {value!r}", f"the schemes are {', '.join(PRESETS)}",
+        raise SchemeError(f"unknown quantization scheme {value!r}", f"the schemes are {', '.join(PRESETS)}",
                          "pass --scheme with one of them (docs/quantization.md has the table)")
     return PRESETS[name]

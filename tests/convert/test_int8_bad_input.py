@@ -148,3 +148,23 @@ def test_max_drop_without_eval_and_io_with_dynamic(tmp_path, src):
     with pytest.raises(InputError, match="--io int8 needs static int8 activations"):
         edgekit.convert(src, tmp_path / "o.tflite", dynamic=True, io="int8")
     assert _leftovers(tmp_path) == []
+
+
+def test_convert_api_refuses_quantization_arguments_without_a_scheme(tmp_path, src):
+    """Before issue 12, edgekit.convert(m, o, calib=...) silently wrote a float model."""
+    import edgekit
+    from edgekit.errors import InputError
+    from edgekit.quantize import QuantizeResult
+
+    for kw in ({"calib": calib_npy(tmp_path / "c.npy", n=2)}, {"io": "int8"}, {"max_drop": 1.0},
+               {"block_size": 32}):
+        with pytest.raises(InputError, match=f"{next(iter(kw))} only apply to quantization"):
+            edgekit.convert(src, tmp_path / "o.tflite", **kw)
+    assert _leftovers(tmp_path) == []
+    with pytest.raises(InputError, match="--int8 and --fp16 exclude each other"):
+        edgekit.convert(src, tmp_path / "o.tflite", int8=True, fp16=True, calib=tmp_path / "c.npy")
+    r = edgekit.convert(src, tmp_path / "f.tflite")
+    assert isinstance(r, QuantizeResult) and r.scheme is None and r.format == "tflite"
+    assert r.size == (tmp_path / "f.tflite").stat().st_size and r.ops["FULLY_CONNECTED"] == 1
+    q = edgekit.convert(src, tmp_path / "d.tflite", scheme="w8-dynamic")
+    assert q.scheme.name == "w8-dynamic" and q.size < r.size

@@ -80,3 +80,22 @@ def test_file_contents_match_the_scheme(setup):
     t16 = edgekit.quantize(model, d / "a16.tflite", d / "calib.npy", scheme="w8a16")
     m = interface.read(t16.output.read_bytes())
     assert any(t.type == fb.TensorType.INT16 for t in m.subgraphs[0].tensors)
+
+
+def test_edgekit_eval_reads_every_schemes_files(setup, capsys):
+    """`edgekit eval` on the file of every pair: int16 activations (com.microsoft Q/DQ, TFLite INT16), int4
+    weights (MatMulNBits, TFLite INT4), fp16; the SQNR it prints is the one against float."""
+    import json
+
+    from edgekit.cli import main
+
+    model, x, d = setup
+    np.save(d / "eval.npy", x)
+    files = [d / f"{s}.{f}" for s, f in PAIRS if (d / f"{s}.{f}").is_file()]
+    assert len(files) == len(PAIRS)  # written by test_scheme_output_is_close_to_float
+    assert main(["eval", *map(str, files), "--data", str(d / "eval.npy"), "--reference", str(model),
+                 "--json", str(d / "eval.json")]) == 0
+    rows = json.loads((d / "eval.json").read_text())
+    for path, row in zip(files, rows):
+        scheme = path.stem
+        assert row["samples"] == len(x) and row["sqnr_db"] > MIN_DB[scheme], (path.name, row["sqnr_db"])
