@@ -54,7 +54,7 @@ def _no_uint8_target(tmp_path):
 
     text = (targets_dir() / "x86_64.toml").read_text()
     text = text.replace('name = "x86_64"', 'name = "no-uint8"').replace(
-        'io_types = ["float", "int8", "uint8"]', 'io_types = ["float", "int8"]')
+        'tflite_io = ["float", "int8", "uint8"]', 'tflite_io = ["float", "int8"]')
     toml = tmp_path / "no-uint8.toml"
     toml.write_text(text)
     assert [t.value for t in get_target(toml).tflite_int8.io_types] == ["float", "int8"]  # the edit took

@@ -70,3 +70,17 @@ def mlp(path, seed=0, width=64, hidden=128, classes=10, gemm=True):
     import onnx
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
     return path
+
+
+def token_model(path, vocab=100, width=64, classes=10, seed=0):
+    """ids[1,8] int64 -> Gather(embedding table) -> MatMul -> logits[1,8,classes]: an embedding to int4."""
+    rng = np.random.default_rng(seed)
+    inits = [numpy_helper.from_array(rng.normal(0, 1, (vocab, width)).astype(np.float32), "table"),
+             numpy_helper.from_array(rng.normal(0, 1 / np.sqrt(width), (width, classes)).astype(np.float32), "w")]
+    nodes = [helper.make_node("Gather", ["table", "ids"], ["e"], name="embed"),
+             helper.make_node("MatMul", ["e", "w"], ["logits"], name="head")]
+    graph = helper.make_graph(nodes, "tokens", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 8])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 8, classes])], inits)
+    import onnx
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
+    return path

@@ -110,6 +110,12 @@ def _quantize(job, float_bytes: bytes, inputs, spec, nhwc: bool, tmp: Path) -> t
     """(quantized bytes, QuantizeResult fields) for the scheme; nothing written outside ``tmp``."""
     s = job.scheme
     extra: dict = {}
+    if s.weights.dtype is WType.INT4:  # embedding tables as EMBEDDING_LOOKUP, which the int4 rule covers
+        from .embedding import gathers_to_lookups
+
+        model = interface.read(float_bytes)
+        if gathers_to_lookups(model):
+            float_bytes = interface.write(model)
     if not s.needs_calibration:
         qbytes = aeq.quantize(aeq.make_quantizer(float_bytes, s))
         if job.report is not None:
