@@ -281,8 +281,12 @@ class IterableDataset(Dataset):
 
 
 def open_source(src, spec: PreprocessSpec | None, inputs, *, calib_size: int | None = None, seed: int = 0,
-                strict: bool = False) -> Dataset:
-    """Open a data source for the model inputs ``inputs`` (a name, names, TensorInfos or a Model)."""
+                strict: bool = False, tokenizer=None, vocab_rows: int | None = None) -> Dataset:
+    """Open a data source for the model inputs ``inputs`` (a name, names, TensorInfos or a Model).
+
+    ``tokenizer`` (a tokenizer.json path or a loaded Tokenizer) reads .txt/.jsonl text; ``vocab_rows``
+    is the model's embedding table size, which the tokenizer's vocabulary may not exceed.
+    """
     specs = _input_specs(inputs, spec)
     if calib_size is not None and calib_size <= 0:
         raise InputError("calib size must be >= 1", f"got {calib_size}", "pass e.g. --calib-size 100")
@@ -296,8 +300,12 @@ def open_source(src, spec: PreprocessSpec | None, inputs, *, calib_size: int | N
             return FolderDataset(path, spec, specs, calib_size, seed, strict)
         if path.suffix.lower() in (".npy", ".npz"):
             return ArrayDataset(path, specs, calib_size, seed, strict)
-        raise DataError(f"data source {path} is not a folder, .npy or .npz", f"got a {path.suffix or 'plain'} file",
-                        "give an image folder or a numpy file")
+        if path.suffix.lower() in (".txt", ".jsonl"):
+            from .text import TextDataset
+
+            return TextDataset(path, specs, tokenizer, calib_size, seed, strict, vocab_rows)
+        raise DataError(f"data source {path} is not a folder, .npy, .npz, .txt or .jsonl",
+                        f"got a {path.suffix or 'plain'} file", "give an image folder, a numpy file or a text file")
     if isinstance(src, dict):
         raise DataError("a single dict is not a data source", "expected many samples", "pass a list of dicts")
     if hasattr(src, "__iter__") or callable(src):
