@@ -37,6 +37,8 @@ _ZOO: dict[str, ZooEntry] = {
     "tiny-resnet": ZooEntry("_students", "tiny_resnet", 32, "image", "ResNet-8 style student for 32-64 px images"),
     "tiny-transformer": ZooEntry("_transformer", "tiny_transformer", 32, "tokens",
                                  "2-layer DistilBERT-like encoder classifier (vocab 1000)"),
+    "tiny-lm": ZooEntry("_lm", "zoo_tiny_lm", 128, "lm",
+                        "4-layer Llama/Qwen-style decoder LM (RMSNorm, rotary, SwiGLU, GQA); edgekit.zoo.lm"),
 }
 
 DISTILL_FIX = "install it with: pip install 'edgekit[distill]'"
@@ -70,7 +72,7 @@ def input_shape(name: str, in_channels: int = 3, input_size: int | None = None) 
     """The batch-1 input shape the zoo model ``name`` is exported with."""
     e = entry(name)
     size = input_size or e.default_size
-    return (1, size) if e.kind == "tokens" else (1, in_channels, size, size)
+    return (1, size) if e.kind in ("tokens", "lm") else (1, in_channels, size, size)
 
 
 def build(name: str, in_channels: int = 3, num_classes: int = 1000, input_size: int | None = None,
@@ -96,14 +98,15 @@ def build(name: str, in_channels: int = 3, num_classes: int = 1000, input_size: 
     with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG untouched
         torch.manual_seed(seed)
         model = builder(in_channels=in_channels, num_classes=num_classes, width=width, input_size=size)
-        from ._init import init_weights, warm_up_batchnorm
-        init_weights(model)
         shape = input_shape(name, in_channels, size)
-        warm_up_batchnorm(model, shape, e.kind)
+        if e.kind != "lm":  # the LM initialises itself as Llama does (no biases, no BatchNorm)
+            from ._init import init_weights, warm_up_batchnorm
+            init_weights(model)
+            warm_up_batchnorm(model, shape, e.kind)
     model.eval()
     model.zoo_name = name
     model.zoo_input_shape = shape
-    model.zoo_input_dtype = "int64" if e.kind == "tokens" else "float32"
+    model.zoo_input_dtype = "float32" if e.kind == "image" else "int64"
     return model
 
 

@@ -10,7 +10,7 @@ import edgekit.zoo as zoo
 from edgekit.errors import DependencyError, InputError
 
 ALL = ["mobilenet_v2", "resnet18", "efficientnet_b0", "shufflenet_v2", "tiny-mobilenet", "tiny-resnet",
-       "tiny-transformer"]
+       "tiny-transformer", "tiny-lm"]
 
 
 def test_names_lists_the_zoo():
