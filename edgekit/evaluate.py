@@ -71,8 +71,14 @@ def _quantized(info) -> bool:
     return getattr(info, "scale", None) is not None
 
 
-def open_for(model, data, spec=None, **kw):
+def open_for(model, data, spec=None, tokenizer=None, **kw):
     from .data import InputSpec, open_source
+    from .data.text import TEXT_SUFFIXES
+
+    if isinstance(data, (str, Path)) and Path(data).suffix.lower() in TEXT_SUFFIXES:
+        from .data.text import embedding_rows, resolve_tokenizer
+
+        kw.update(tokenizer=resolve_tokenizer(tokenizer, model.path), vocab_rows=embedding_rows(model.path))
 
     # An integer interface (TFLite --io int8|uint8) takes the same float data as the float model:
     # Model.run quantizes float arrays with the input's scale and zero point, so the data layer must
@@ -108,8 +114,10 @@ def _stream(model, ds):
         yield model.run(feeds), label
 
 
-def evaluate(models, data, reference=None, spec=None, *, limit: int | None = None) -> list[EvalResult]:
-    """Evaluate each model on ``data`` (folder, .npy/.npz, iterable); compare with ``reference`` if given."""
+def evaluate(models, data, reference=None, spec=None, *, limit: int | None = None,
+             tokenizer=None) -> list[EvalResult]:
+    """Evaluate each model on ``data`` (folder, .npy/.npz, .txt/.jsonl, iterable); compare with ``reference``
+    if given. Text is tokenized by ``tokenizer`` (given > stored in the model or its bundle)."""
     from .ui import progress
 
     if isinstance(models, (str, Path)) or hasattr(models, "run"):
@@ -120,9 +128,10 @@ def evaluate(models, data, reference=None, spec=None, *, limit: int | None = Non
     ref = _as_loaded(reference) if reference is not None else None
     results = []
     for model in loaded:
-        ds = open_for(model, data, spec, calib_size=limit)
+        ds = open_for(model, data, spec, tokenizer, calib_size=limit)
         _check_labels(model, ds)
-        ref_ds = open_for(ref, data, _shared_spec(model, ref, spec), calib_size=limit) if ref is not None else None
+        ref_ds = open_for(ref, data, _shared_spec(model, ref, spec), tokenizer or getattr(ds, "tokenizer", None),
+                          calib_size=limit) if ref is not None else None
         acc = _Accumulator(model, ref)
         pairs = zip(_stream(model, ds), _stream(ref, ref_ds)) if ref is not None else \
             ((item, (None, None)) for item in _stream(model, ds))
@@ -201,3 +210,98 @@ def predictions(model, ds) -> tuple[np.ndarray, list]:
         labels.append(label)
     return np.asarray(preds), labels
 
+
+
+# ------------------------------------------------------------------------------------ language models
+@dataclass(frozen=True)
+class PerplexityResult:
+    """Per-token perplexity = exp(mean negative log-likelihood in nats) over ``tokens`` scored tokens.
+
+    Windows of ``context`` tokens start every ``stride`` tokens; each scores only the tokens no earlier
+    window scored, so every token after the first is scored once, with up to ``context - stride``
+    tokens of history before it (Hugging Face's sliding-window evaluation).
+    """
+    model: str
+    tokens: int
+    context: int
+    stride: int
+    nll: float
+    perplexity: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def is_lm(model) -> bool:
+    """A loaded model whose ``logits`` output is (1, sequence, vocab) and which takes ``input_ids``."""
+    names = {i.name for i in model.inputs}
+    out = next((o for o in model.outputs if o.name == "logits"), None)
+    return out is not None and len(out.shape) == 3 and bool(names & {"input_ids", "ids", "tokens"})
+
+
+def perplexity(models, data, tokenizer=None, *, context: int | None = None, stride: int | None = None,
+               limit: int | None = None) -> list[PerplexityResult]:
+    """Perplexity of each LM on the text file ``data`` (.txt/.jsonl), tokenized by ``tokenizer``
+    (given > stored in the first model); ``limit`` caps the scored tokens."""
+    from .data.text import check_vocab, resolve_tokenizer, token_stream
+    from .runtime.generate import runner
+    from .ui import progress
+
+    if isinstance(models, (str, Path)) or hasattr(models, "run"):
+        models = [models]
+    loaded = [_as_loaded(m) for m in models]
+    if not loaded:
+        raise InputError("no model to evaluate", "the list is empty", "pass one or more model paths")
+    tok = resolve_tokenizer(tokenizer, loaded[0].path)
+    ids = token_stream(data, tok)
+    if limit is not None:
+        ids = ids[:max(2, int(limit) + 1)]
+    results = []
+    for model in loaded:
+        if not is_lm(model):
+            raise InputError(f"{Path(model.path).name} is not a language model",
+                             "perplexity needs an input_ids input and a (1, sequence, vocab) logits output",
+                             "evaluate classifiers without --context/--stride on labeled data")
+        run = runner(model, uncached=not _has_cache(model))
+        vocab = next(o for o in model.outputs if o.name == "logits").shape[-1]
+        check_vocab(tok, vocab, Path(model.path).name)
+        ctx, step = _window(run, context, stride, Path(model.path).name)
+        nll, n = 0.0, 0
+        starts = range(0, max(1, len(ids) - 1), step)
+        scored_to = 1  # token 0 has no history and is never scored
+        for begin in progress(starts, total=len(starts), desc=f"perplexity {Path(model.path).name}"):
+            end = min(begin + ctx, len(ids))
+            logits = np.asarray(run.window(ids[begin:end]), np.float64)
+            first = max(scored_to, begin + 1)  # position of the first target this window scores
+            z = logits[first - begin - 1:end - begin - 1]
+            z = z - z.max(axis=1, keepdims=True)
+            logp = z[np.arange(len(z)), ids[first:end]] - np.log(np.exp(z).sum(axis=1))
+            nll, n = nll - float(logp.sum()), n + len(logp)
+            scored_to = end
+            if end == len(ids):
+                break
+        results.append(PerplexityResult(str(model.path), n, ctx, step, nll / n, math.exp(nll / n)))
+    return results
+
+
+def _has_cache(model) -> bool:
+    names = {i.name for i in model.inputs}
+    tflite_sigs = getattr(getattr(model._backend, "interpreter", None), "get_signature_list", dict)()
+    return any(n.startswith("past_key_values.") for n in names) or {"prefill", "decode"} <= set(tflite_sigs)
+
+
+def _window(run, context, stride, name: str) -> tuple[int, int]:
+    longest = run.max_prompt
+    if context is None:
+        if longest is None:
+            raise InputError(f"{name} takes sequences of any length", "perplexity needs a context length",
+                             "pass --context N (e.g. the length the model was trained on)")
+        context = longest
+    if isinstance(context, bool) or not isinstance(context, int) or context < 2 or (longest and context > longest):
+        raise InputError(f"context {context!r} is out of range", f"{name} takes 2..{longest or 'any'} tokens",
+                         f"pass --context {longest or 128}")
+    stride = context // 2 if stride is None else stride
+    if isinstance(stride, bool) or not isinstance(stride, int) or not 1 <= stride <= context:
+        raise InputError(f"stride {stride!r} is out of range", f"it must be 1..{context} (the context)",
+                         f"pass --stride {context // 2}")
+    return context, stride

@@ -10,10 +10,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="accuracy and fidelity of models on data",
                        description="Top-1/top-5 on labeled data; agreement, SQNR and max error against a reference.")
     p.add_argument("models", nargs="+", metavar="MODEL", help=".onnx or .tflite file(s)")
-    p.add_argument("--data", required=True, metavar="DATA", help="image folder, .npy or .npz")
+    p.add_argument("--data", required=True, metavar="DATA",
+                   help="image folder, .npy, .npz, or text: .txt (one example per line) / .jsonl (text, label)")
     p.add_argument("--reference", default=None, metavar="MODEL", help="compare outputs with this (float) model")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate N samples (seeded, spread over classes)")
     p.add_argument("--json", default=None, metavar="OUT", help="write one object per model as a JSON list")
+    t = p.add_argument_group("text and language models (docs/lm.md)")
+    t.add_argument("--tokenizer", default=None, metavar="FILE",
+                   help="tokenizer.json for .txt/.jsonl data (default: the one stored in the model)")
+    t.add_argument("--context", type=int, default=None, metavar="N",
+                   help="LM perplexity: tokens per window (default: the model's longest prompt)")
+    t.add_argument("--stride", type=int, default=None, metavar="N", help="LM perplexity: window step (default N/2)")
     add_preprocess_args(p)
     p.set_defaults(func=run)
     return p
@@ -42,10 +49,13 @@ def run(args) -> int:
 
         check_output(args.json, "--json file")
     ref = load(args.reference) if args.reference else None
+    models = [load(path) for path in args.models]
+    if _perplexity_wanted(args, models):
+        return _run_perplexity(args, models)
     results = []
-    for path in args.models:
-        model = load(path)
-        results += evaluate([model], args.data, reference=ref, spec=_spec(args, model), limit=args.limit)
+    for model in models:
+        results += evaluate([model], args.data, reference=ref, spec=_spec(args, model), limit=args.limit,
+                            tokenizer=args.tokenizer)
     headers = ["model", "samples", "top-1 %", "top-5 %"]
     if ref is not None:
         headers += ["agree %", "SQNR dB", "max |err|"]
@@ -79,3 +89,46 @@ def _clean(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return value
+
+
+def _perplexity_wanted(args, models) -> bool:
+    """Text data and language models: perplexity; --context/--stride on anything else is an error."""
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..evaluate import is_lm
+
+    text = Path(args.data).suffix.lower() in (".txt", ".jsonl")
+    lms = [is_lm(m) for m in models]
+    if text and all(lms):
+        if args.reference:
+            raise InputError("--reference with language models", "perplexity compares models side by side "
+                             "already", "list the float and quantized models together instead")
+        return True
+    if args.context is not None or args.stride is not None:
+        raise InputError("--context/--stride apply to language models on text",
+                         "the data is not .txt/.jsonl" if not text else "some models are not language models",
+                         "drop them, or evaluate LMs only")
+    if text and any(lms):
+        raise InputError("language models and classifiers in one eval", "an LM reports perplexity, a classifier "
+                         "accuracy", "evaluate them separately")
+    return False
+
+
+def _run_perplexity(args, models) -> int:
+    import json
+
+    from .._io import write_text
+    from ..evaluate import perplexity
+    from ..ui import table
+
+    results = perplexity(models, args.data, args.tokenizer, context=args.context, stride=args.stride,
+                         limit=args.limit)
+    base = results[0].perplexity
+    rows = [[r.model, r.tokens, r.context, r.stride, r.nll, r.perplexity, r.perplexity / base] for r in results]
+    print(table(rows, ["model", "tokens", "context", "stride", "NLL/token", "perplexity", "x first"],
+                title=f"perplexity on {args.data} (per token)"))
+    if args.json:
+        write_text(args.json, json.dumps([r.to_dict() for r in results], indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0

@@ -39,8 +39,9 @@ def load(path, threads: int | None = None, target=None) -> "Model":
                              "give a .onnx or .tflite file") from None
         return load_bundle(p, threads=threads, target=target)
     backend, fmt = open_backend(str(p), threads)
+    lm = any(o.name == "logits" and len(o.shape) == 3 for o in backend.outputs)
     for info in backend.inputs:  # the issue's rule for dynamic dims: run with 1, and say so
-        if info.dynamic:
+        if info.dynamic and not lm:  # an LM's sequence and cache lengths vary by design (generate, eval)
             warnings.warn(_dynamic_note(info, p.name), EdgekitWarning, stacklevel=2)
     return Model(p, backend, fmt, threads)
 
@@ -102,6 +103,16 @@ class Model:
                              "preprocessing of a bundle", f"run `edgekit bundle {self.path.name} --target T -o DIR` and "
                              "edgekit.load(DIR), or call run(x) with an array")
         return self.bundle.predict(self, image, top_k)
+
+    def generate(self, prompt_ids, max_new_tokens: int, **options):
+        """Generate token ids after ``prompt_ids`` with the LM's KV cache (edgekit.runtime.generate).
+
+        Options: ``temperature`` (0 = greedy), ``top_k``, ``seed``, ``eos_id``, ``uncached``. Returns a
+        ``Generation`` (``.tokens`` are the new ids, ``.ids`` the prompt and them).
+        """
+        from .generate import generate
+
+        return generate(self, prompt_ids, max_new_tokens, **options)
 
     def _names(self) -> str:
         return ", ".join(f"{i.name} {list(i.shape)} {i.dtype.name}" for i in self.inputs)
