@@ -37,9 +37,78 @@ def _options_type(options) -> int:
 
 
 def build(model: TModel) -> "fb.ModelT":
+    return build_signatures({"serving_default": model})
+
+
+def build_signatures(models: "dict[str, TModel]") -> "fb.ModelT":
+    """One flatbuffer with one subgraph and SignatureDef per entry (key = signature name), in order.
+
+    The subgraphs share the operator-code table and, when there is more than one, every constant
+    whose bytes are equal (an LM's prefill and decode graphs hold the same weights: stored once).
+    Metadata comes from the first model. One model gives exactly the single-signature file.
+    """
     from ai_edge_litert import schema_py_generated as fb
 
     buffers = [fb.BufferT()]          # buffer 0 is the empty buffer by convention
+    codes: dict[tuple[str, int], int] = {}
+    shared: dict | None = {} if len(models) > 1 else None
+    subgraphs, sigs = [], []
+    for i, (key, model) in enumerate(models.items()):
+        sub, sig = _subgraph(model, buffers, codes, shared)
+        sub.name = "main" if len(models) == 1 else key
+        sig.signatureKey = key
+        sig.subgraphIndex = i
+        subgraphs.append(sub)
+        sigs.append(sig)
+    first = next(iter(models.values()))
+
+    m = fb.ModelT()
+    m.version = 3
+    m.description = first.description
+    m.subgraphs = subgraphs
+    m.signatureDefs = sigs
+    m.operatorCodes = []
+    for (opcode, version), _ in sorted(codes.items(), key=lambda kv: kv[1]):
+        code = fb.OperatorCodeT()
+        value = getattr(fb.BuiltinOperator, opcode)
+        code.builtinCode = value
+        code.deprecatedBuiltinCode = min(value, 127)  # the int8 field old readers use (127 = placeholder)
+        code.version = version
+        m.operatorCodes.append(code)
+    m.metadata = []
+    for key, data in first.metadata.items():
+        md = fb.MetadataT()
+        md.name = key
+        md.buffer = len(buffers)
+        buf = fb.BufferT()
+        buf.data = np.frombuffer(data, dtype=np.uint8)
+        buffers.append(buf)
+        m.metadata.append(md)
+    m.buffers = buffers
+    return m
+
+
+def _buffer_for(data: np.ndarray, buffers: list, shared: dict | None) -> int:
+    from ai_edge_litert import schema_py_generated as fb
+
+    raw = np.ascontiguousarray(data).reshape(-1).view(np.uint8)  # a view, not a copy
+    if shared is not None:
+        import hashlib
+
+        key = (data.dtype.str, hashlib.sha256(raw).digest())
+        if key in shared:
+            return shared[key]
+    buf = fb.BufferT()
+    buf.data = raw
+    buffers.append(buf)
+    if shared is not None:
+        shared[key] = len(buffers) - 1
+    return len(buffers) - 1
+
+
+def _subgraph(model: TModel, buffers: list, codes: dict, shared: dict | None):
+    from ai_edge_litert import schema_py_generated as fb
+
     index: dict[int, int] = {}
     tensors: list[TTensor] = []
 
@@ -51,7 +120,6 @@ def build(model: TModel) -> "fb.ModelT":
             tensors.append(t)
         return index[t.uid]
 
-    codes: dict[tuple[str, int], int] = {}
     operators = []
     for t in model.inputs:
         tid(t)
@@ -78,10 +146,7 @@ def build(model: TModel) -> "fb.ModelT":
         tt.type = tensor_type(t.dtype)
         tt.hasRank = True
         if t.data is not None:
-            buf = fb.BufferT()
-            buf.data = np.ascontiguousarray(t.data).reshape(-1).view(np.uint8)  # a view, not a copy
-            tt.buffer = len(buffers)
-            buffers.append(buf)
+            tt.buffer = _buffer_for(t.data, buffers, shared)
         tflite_tensors.append(tt)
 
     sub = fb.SubGraphT()
@@ -89,38 +154,11 @@ def build(model: TModel) -> "fb.ModelT":
     sub.inputs = [index[t.uid] for t in model.inputs]
     sub.outputs = [index[t.uid] for t in model.outputs]
     sub.operators = operators
-    sub.name = "main"
 
     sig = fb.SignatureDefT()
-    sig.signatureKey = "serving_default"
-    sig.subgraphIndex = 0
     sig.inputs = [_tensor_map(t.name, index[t.uid]) for t in model.inputs]
     sig.outputs = [_tensor_map(t.name, index[t.uid]) for t in model.outputs]
-
-    m = fb.ModelT()
-    m.version = 3
-    m.description = model.description
-    m.subgraphs = [sub]
-    m.signatureDefs = [sig]
-    m.operatorCodes = []
-    for (opcode, version), _ in sorted(codes.items(), key=lambda kv: kv[1]):
-        code = fb.OperatorCodeT()
-        value = getattr(fb.BuiltinOperator, opcode)
-        code.builtinCode = value
-        code.deprecatedBuiltinCode = min(value, 127)  # the int8 field old readers use (127 = placeholder)
-        code.version = version
-        m.operatorCodes.append(code)
-    m.metadata = []
-    for key, data in model.metadata.items():
-        md = fb.MetadataT()
-        md.name = key
-        md.buffer = len(buffers)
-        buf = fb.BufferT()
-        buf.data = np.frombuffer(data, dtype=np.uint8)
-        buffers.append(buf)
-        m.metadata.append(md)
-    m.buffers = buffers
-    return m
+    return sub, sig
 
 
 def _tensor_map(name: str, index: int):
@@ -134,9 +172,14 @@ def _tensor_map(name: str, index: int):
 
 def serialize(model: TModel) -> memoryview:
     """The flatbuffer bytes (a view into the builder's buffer: write it out, no extra copy)."""
+    return serialize_signatures({"serving_default": model})
+
+
+def serialize_signatures(models: "dict[str, TModel]") -> memoryview:
+    """``serialize`` for several signatures (``build_signatures``) in one file."""
     import flatbuffers
 
-    m = build(model)
+    m = build_signatures(models)
     for buf in m.buffers:
         if buf.data is not None and len(buf.data):
             buf.__class__ = _AlignedBufferT

@@ -1,0 +1,86 @@
+"""Several ONNX graphs -> one TFLite file with one signature each; a KV-cache LM -> prefill + decode.
+
+    from edgekit.convert.signatures import convert_lm
+    convert_lm("tiny-lm.onnx", "tiny-lm.tflite", prefill=64)
+
+A static-cache LM graph (``edgekit.zoo.lm.export_lm(cache="static")``: ``input_ids [1, s]``,
+``cache_position [s]``, ``past_key_values.*`` of a fixed number of slots) is lowered twice, with s
+fixed to ``prefill`` and to 1, and written as the signatures ``prefill`` and ``decode`` of one file;
+their weights are stored once (writer.build_signatures shares equal buffers).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+from ..errors import ConvertError, InputError
+
+MAX_PREFILL = 8192
+
+
+def fix_dims(proto, dims: Mapping[str, list[int]]):
+    """A copy of ``proto`` whose inputs ``dims`` have those shapes; inner shapes are re-inferred."""
+    from onnx import ModelProto
+
+    out = ModelProto()
+    out.CopyFrom(proto)
+    names = {i.name for i in out.graph.input}
+    unknown = sorted(set(dims) - names)
+    if unknown:
+        raise InputError(f"the model has no input {unknown[0]!r}", f"its inputs: {', '.join(sorted(names))}",
+                         "name an existing input")
+    for vi in out.graph.input:
+        if vi.name in dims:
+            shape = vi.type.tensor_type.shape
+            if len(shape.dim) != len(dims[vi.name]):
+                raise InputError(f"input {vi.name!r} has rank {len(shape.dim)}", f"got dims {dims[vi.name]}",
+                                 "give one size per dimension")
+            for d, n in zip(shape.dim, dims[vi.name]):
+                d.Clear()
+                d.dim_value = int(n)
+    del out.graph.value_info[:]  # symbolic inner shapes from the export would contradict the fixed ones
+    for vi in out.graph.output:
+        vi.type.tensor_type.ClearField("shape")
+    return out
+
+
+def convert_signatures(graphs: Mapping[str, object], output: str | os.PathLike, options=None) -> Path:
+    """Lower each ONNX model (path or proto) and write them as the named signatures of one file."""
+    from .._io import write_bytes
+    from . import ConvertOptions, lower_model
+    from .writer import serialize_signatures
+
+    if not graphs:
+        raise InputError("no graphs to convert", "the mapping is empty", "pass {signature: model}")
+    options = options or ConvertOptions()
+    lowered = {name: lower_model(g, options) for name, g in graphs.items()}
+    return write_bytes(output, serialize_signatures(lowered))
+
+
+def convert_lm(model, output: str | os.PathLike, prefill: int = 64, metadata: Mapping[str, str] | None = None) -> Path:
+    """A static-cache LM ONNX file -> one TFLite file with ``prefill`` (s = prefill) and ``decode`` (s = 1)."""
+    from ..data.model import load_onnx
+    from . import ConvertOptions
+
+    src = Path(model)
+    if isinstance(model, (str, os.PathLike)) and Path(output).resolve() == src.resolve():
+        raise InputError(f"the output {output} is the input model", "edgekit never overwrites its input",
+                         "choose another output path")
+    proto = load_onnx(src) if isinstance(model, (str, os.PathLike)) else model
+    inputs = {i.name: i for i in proto.graph.input}
+    if "cache_position" not in inputs or not any(n.startswith("past_key_values.") for n in inputs):
+        raise ConvertError(f"{src.name if isinstance(model, (str, os.PathLike)) else 'the model'} has no static "
+                           "KV cache", "prefill/decode signatures need input_ids, cache_position and "
+                           "past_key_values.* inputs", "export it with edgekit.zoo.lm.export_lm(cache='static')")
+    past = next(i for n, i in inputs.items() if n.startswith("past_key_values."))
+    slots = past.type.tensor_type.shape.dim[2].dim_value
+    if isinstance(prefill, bool) or not isinstance(prefill, int) or not 1 <= prefill <= min(slots or MAX_PREFILL,
+                                                                                            MAX_PREFILL):
+        raise InputError(f"prefill length {prefill!r} is out of range", f"the cache holds {slots} tokens",
+                         f"pass 1 <= prefill <= {slots}")
+    graphs = {"prefill": fix_dims(proto, {"input_ids": [1, prefill], "cache_position": [prefill]}),
+              "decode": fix_dims(proto, {"input_ids": [1, 1], "cache_position": [1]})}
+    meta = {p.key: p.value for p in proto.metadata_props if p.key.startswith("edgekit.")}
+    meta.update(metadata or {})
+    return convert_signatures(graphs, output, ConvertOptions.make(metadata=meta))
