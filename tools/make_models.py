@@ -1,6 +1,7 @@
-"""Regenerate models/: the shapes teacher, the pre-distilled student, their model cards and labels.
+"""Regenerate models/: the shapes teacher, the pre-distilled student, their model cards and labels;
+and the tiny-lm language model with its corpus and tokenizer (tools/make_lm.py, ``--only lm``).
 
-    /opt/ekvenv/bin/python tools/make_models.py [--out models] [--work build/shapes]
+    /opt/ekvenv/bin/python tools/make_models.py [--out models] [--work build/shapes] [--only all|shapes|lm]
 
 Steps (all seeded, see edgekit/demo/recipe.py): draw the shapes dataset; train the teacher on the
 labels with torch; export it to ONNX; distill the student from the exported teacher with
@@ -20,6 +21,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/make_lm.py
 
 from edgekit._io import write_text  # noqa: E402
 from edgekit.demo import recipe as R  # noqa: E402
@@ -94,7 +96,16 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
     ap.add_argument("--threads", type=int, default=R.RECIPE.threads,
                     help="torch threads (the recipe's by default; part of what makes runs repeat)")
     ap.add_argument("--reuse-teacher", action="store_true")
+    ap.add_argument("--only", choices=["all", "shapes", "lm"], default="all",
+                    help="lm: the corpus, tokenizer and tiny-lm (tools/make_lm.py); shapes: the demo models")
+    ap.add_argument("--lm-steps", type=int, default=None, help="tiny-lm training steps (default: the recipe's)")
     args = ap.parse_args(argv)
+    if args.only in ("all", "lm"):
+        from make_lm import make_lm
+
+        print(json.dumps(make_lm(args.out, threads=args.threads, steps=args.lm_steps), indent=2), flush=True)
+        if args.only == "lm":
+            return 0
     rec = R.RECIPE
     cmd = "python tools/make_models.py"  # --reuse-teacher re-distills with the same teacher: same command
     data = generate(args.work / "data", rec.data)
