@@ -152,6 +152,11 @@ def run_matrix(args) -> int:
     print_warnings("profile", caught)  # only edgekit's own: library chatter stays out of the results
     if records:
         print(table([table_row(r) for r in records], TABLE_HEADERS))
+    lms = [r for r in records if r.lm is not None]
+    if lms:
+        from ..profile.lm import LM_HEADERS, lm_row
+
+        print(table([lm_row(r) for r in lms], LM_HEADERS, title="language model: tokens (greedy, host)"))
     notes = dict.fromkeys((r.target, r.measured_on, r.note) for r in records if r.note)
     for target, where, note in notes:  # once per target and device, not once per model
         print(f"note ({target}, {where}): {note}" if len(jobs) > 1 else f"note: {note}")

@@ -51,6 +51,9 @@ def measure_with(transport: Transport, path: Path, tgt: Target, proto: Protocol,
 
     raw = transport.measure(path, tgt, proto, proto.threads or tgt.threads)
     raw.setdefault("measured_on", transport.address.shown)  # adb:// resolves to the attached device's serial
+    from .lm import add_lm_figures
+
+    add_lm_figures(raw, transport, path, proto, proto.threads or tgt.threads)
     if transport.remote:
         raw["warnings"] = device_warnings(raw, tgt)
         for text in raw["warnings"]:

@@ -91,6 +91,24 @@ class Temperatures:
 
 
 @dataclass(frozen=True)
+class LMFigures:
+    """Token-level figures of a KV-cache LM (edgekit/runtime/lm_bench.py): greedy generations of
+    ``new_tokens`` after a ``prompt_tokens`` prompt. ``decode_ms`` is per token over every timed step;
+    tokens/s is 1000 / decode_ms at its p50 and at its p90 (the slow end)."""
+
+    prompt_tokens: int
+    new_tokens: int
+    runs: int
+    prefill_ms: Latency
+    ttft_ms: Latency
+    peak_rss_mb: float | None = None
+    cache: str | None = None
+    decode_ms: Latency | None = _opt()
+    tokens_per_s_p50: float | None = _opt()
+    tokens_per_s_p90: float | None = _opt()
+
+
+@dataclass(frozen=True)
 class ProfileRecord:
     model: str
     format: str
@@ -119,6 +137,7 @@ class ProfileRecord:
     command: str | None = _opt()  # the command that measured on the device (adb), to re-run it by hand
     pid: int | None = _opt()  # the runner's process id: shows it ran in its own process
     job: str | None = _opt()  # the fleet job's content address
+    lm: LMFigures | None = _opt()  # a KV-cache language model's token-level figures
     extra: dict = field(default_factory=dict, metadata={"flatten": True})
 
     @property
