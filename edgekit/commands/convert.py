@@ -29,6 +29,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--fp16", action="store_true", help="= --scheme fp16 (float16 weights, half the size)")
     add_quantize_flags(p, "quantization (with --scheme; see docs/tflite_int8.md)")
     add_preprocess_args(p)
+    p.add_argument("--prefill", type=int, default=None, metavar="N",
+                   help="a static-cache LM: longest prompt of the prefill signature (default 64; docs/lm.md)")
     p.set_defaults(func=run)
     return p
 
@@ -78,6 +80,10 @@ def run(args) -> int:
 
     src = Path(args.model)
     out = Path(args.output) if args.output else src.with_suffix(".tflite")
+    from .convert_lm import maybe_convert_lm
+
+    if maybe_convert_lm(args, src, out):  # a KV-cache LM: prefill + decode signatures (docs/lm.md)
+        return 0
     scheme = _scheme(args)
     meta = _metadata(args)
     if scheme is None:

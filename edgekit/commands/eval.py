@@ -125,7 +125,9 @@ def _run_perplexity(args, models) -> int:
     results = perplexity(models, args.data, args.tokenizer, context=args.context, stride=args.stride,
                          limit=args.limit)
     base = results[0].perplexity
-    rows = [[r.model, r.tokens, r.context, r.stride, r.nll, r.perplexity, r.perplexity / base] for r in results]
+    # four decimals: quantization moves an LM's perplexity in the third or fourth digit
+    rows = [[r.model, r.tokens, r.context, r.stride, f"{r.nll:.4f}", f"{r.perplexity:.4f}",
+             f"{r.perplexity / base:.4f}"] for r in results]
     print(table(rows, ["model", "tokens", "context", "stride", "NLL/token", "perplexity", "x first"],
                 title=f"perplexity on {args.data} (per token)"))
     if args.json:

@@ -11,12 +11,34 @@ their weights are stored once (writer.build_signatures shares equal buffers).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 from ..errors import ConvertError, InputError
 
 MAX_PREFILL = 8192
+
+
+@dataclass(frozen=True)
+class SignaturesResult:
+    """What ``convert_signatures``/``convert_lm`` wrote: the file, and per signature its ops and I/O shapes."""
+    output: Path
+    size: int
+    ops: dict            # signature -> {opcode: count}
+    inputs: dict         # signature -> {name: shape}
+    outputs: dict
+
+
+def is_static_lm(proto_or_path) -> bool:
+    """A graph with input_ids, cache_position and past_key_values.* inputs (export_lm(cache="static"))."""
+    proto = proto_or_path
+    if isinstance(proto_or_path, (str, os.PathLike)):
+        import onnx
+
+        proto = onnx.load(str(proto_or_path), load_external_data=False)
+    names = {i.name for i in proto.graph.input}
+    return {"input_ids", "cache_position"} <= names and any(n.startswith("past_key_values.") for n in names)
 
 
 def fix_dims(proto, dims: Mapping[str, list[int]]):
@@ -45,7 +67,7 @@ def fix_dims(proto, dims: Mapping[str, list[int]]):
     return out
 
 
-def convert_signatures(graphs: Mapping[str, object], output: str | os.PathLike, options=None) -> Path:
+def convert_signatures(graphs: Mapping[str, object], output: str | os.PathLike, options=None) -> SignaturesResult:
     """Lower each ONNX model (path or proto) and write them as the named signatures of one file."""
     from .._io import write_bytes
     from . import ConvertOptions, lower_model
@@ -55,10 +77,14 @@ def convert_signatures(graphs: Mapping[str, object], output: str | os.PathLike, 
         raise InputError("no graphs to convert", "the mapping is empty", "pass {signature: model}")
     options = options or ConvertOptions()
     lowered = {name: lower_model(g, options) for name, g in graphs.items()}
-    return write_bytes(output, serialize_signatures(lowered))
+    out = write_bytes(output, serialize_signatures(lowered))
+    return SignaturesResult(Path(out), Path(out).stat().st_size, {k: m.op_counts() for k, m in lowered.items()},
+                            {k: {t.name: t.shape for t in m.inputs} for k, m in lowered.items()},
+                            {k: {t.name: t.shape for t in m.outputs} for k, m in lowered.items()})
 
 
-def convert_lm(model, output: str | os.PathLike, prefill: int = 64, metadata: Mapping[str, str] | None = None) -> Path:
+def convert_lm(model, output: str | os.PathLike, prefill: int = 64,
+               metadata: Mapping[str, str] | None = None) -> SignaturesResult:
     """A static-cache LM ONNX file -> one TFLite file with ``prefill`` (s = prefill) and ``decode`` (s = 1)."""
     from ..data.model import load_onnx
     from . import ConvertOptions
@@ -69,7 +95,7 @@ def convert_lm(model, output: str | os.PathLike, prefill: int = 64, metadata: Ma
                          "choose another output path")
     proto = load_onnx(src) if isinstance(model, (str, os.PathLike)) else model
     inputs = {i.name: i for i in proto.graph.input}
-    if "cache_position" not in inputs or not any(n.startswith("past_key_values.") for n in inputs):
+    if not is_static_lm(proto):
         raise ConvertError(f"{src.name if isinstance(model, (str, os.PathLike)) else 'the model'} has no static "
                            "KV cache", "prefill/decode signatures need input_ids, cache_position and "
                            "past_key_values.* inputs", "export it with edgekit.zoo.lm.export_lm(cache='static')")

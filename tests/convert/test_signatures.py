@@ -20,8 +20,10 @@ def files(tmp_path_factory):
     model = H.build()
     onnx_path = export_lm(model, d / "lm.onnx", cache="static")
     export_lm(model, d / "lm-nocache.onnx", cache="none")
-    tfl = convert_lm(onnx_path, d / "lm.tflite", prefill=16)
-    return d, onnx_path, tfl
+    res = convert_lm(onnx_path, d / "lm.tflite", prefill=16)
+    assert res.inputs["prefill"]["input_ids"] == (1, 16) and res.inputs["decode"]["input_ids"] == (1, 1)
+    assert res.ops["decode"]["BATCH_MATMUL"] > 0 and res.size == res.output.stat().st_size
+    return d, onnx_path, res.output
 
 
 PROMPT = [5, 77, 120, 9, 250, 31]
@@ -106,3 +108,19 @@ def test_single_signature_files_are_unchanged():
     fb = build(m)
     assert [s.name for s in fb.subgraphs] == ["main"]
     assert [s.signatureKey for s in fb.signatureDefs] == ["serving_default"]
+
+
+def test_cli_converts_an_lm_to_two_signatures(files, capsys):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgekit.cli import main
+
+    d, onnx_path, _ = files
+    out = d / "cli.tflite"
+    assert main(["convert", str(onnx_path), "-o", str(out), "--prefill", "8"]) == 0
+    assert "prefill signature" in capsys.readouterr().out
+    runner = Interpreter(model_path=str(out)).get_signature_runner("prefill")
+    assert list(runner.get_input_details()["input_ids"]["shape"]) == [1, 8]
+    code = main(["convert", str(d / "lm-nocache.onnx"), "-o", str(d / "x.tflite"), "--prefill", "8"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--prefill applies to KV-cache language models" in err and not (d / "x.tflite").exists()
