@@ -3,9 +3,10 @@
     python tools/bench_lm.py [--rounds 3] [--runs 3] [--new 64] [--prompt 32] [--work DIR] [--no-docs]
 
 Files: the float ONNX (static cache), its TFLite conversion (prefill + decode signatures,
-edgekit.convert.signatures.convert_lm), and every quantization scheme edgekit.quantize offers for the
-format (``w8-dynamic``, ``w4``; a scheme or format it does not offer yet is listed as such, never
-invented). Each file x threads (1, 2) is timed by edgekit/runtime/lm_bench.py in a fresh process,
+edgekit.convert.signatures.convert_lm), and the schemes ``w8-dynamic`` and ``w4`` of each (ONNX:
+edgekit.quantize, i.e. onnxruntime's dynamic quantizer and MatMulNBits; TFLite: convert_lm(scheme=),
+i.e. ai-edge-quantizer's dynamic_wi8_afp32 and blockwise int4 recipes). A file that cannot be made is
+listed with the reason, never invented. Each file x threads (1, 2) is timed by edgekit/runtime/lm_bench.py in a fresh process,
 interleaved over ``--rounds`` rounds so the shared machine's load falls on every file alike; the table
 gives medians over rounds of the per-token decode p50, tokens/s, and the ratio to float in the same
 format and threads. Perplexity: the held-out corpus models/tiny-lm-heldout.txt (context 128, stride 64).
@@ -33,18 +34,18 @@ HELDOUT = ROOT / "models" / "tiny-lm-heldout.txt"
 SCHEMES = ("w8-dynamic", "w4")
 
 
-def quantize(src: Path, out: Path, scheme: str) -> str | None:
-    """``out`` quantized with ``scheme`` through edgekit.quantize; the reason when it cannot be made."""
+def quantize(src: Path, out: Path, scheme: str, prefill: int) -> str | None:
+    """``out`` quantized with ``scheme``: ONNX through edgekit.quantize, the two-signature TFLite file through
+    convert_lm(scheme=...) (edgekit's ai-edge-quantizer backend). The reason when it cannot be made."""
     import edgekit
+    from edgekit.convert.signatures import convert_lm
 
     try:
-        edgekit.quantize(src, output=out, scheme=scheme)
+        if out.suffix == ".onnx":
+            edgekit.quantize(src, output=out, scheme=scheme)
+        else:
+            convert_lm(src, out, prefill=prefill, scheme=scheme)
         return None
-    except TypeError:  # an edgekit.quantize without schemes (before the quantization-core issue)
-        if scheme == "w8-dynamic" and out.suffix == ".onnx":
-            edgekit.quantize(src, None, out, mode="dynamic")
-            return None
-        return "edgekit.quantize has no schemes yet"
     except edgekit.EdgekitError as exc:
         return exc.line()
 
@@ -58,9 +59,9 @@ def make_files(work: Path, prefill: int) -> tuple[dict, dict]:
         convert_lm(MODEL, tfl, prefill=prefill)
     files[("tflite", "float")] = tfl
     for scheme in SCHEMES:
-        for fmt, src in (("onnx", MODEL), ("tflite", tfl)):
+        for fmt in ("onnx", "tflite"):
             out = work / f"tiny-lm-{scheme}.{fmt}"
-            why = None if out.exists() else quantize(src, out, scheme)
+            why = None if out.exists() else quantize(MODEL, out, scheme, prefill)
             if why is None and out.exists():
                 files[(fmt, scheme)] = out
             else:

@@ -67,25 +67,49 @@ def fix_dims(proto, dims: Mapping[str, list[int]]):
     return out
 
 
-def convert_signatures(graphs: Mapping[str, object], output: str | os.PathLike, options=None) -> SignaturesResult:
-    """Lower each ONNX model (path or proto) and write them as the named signatures of one file."""
+def convert_signatures(graphs: Mapping[str, object], output: str | os.PathLike, options=None,
+                       scheme=None) -> SignaturesResult:
+    """Lower each ONNX model (path or proto) and write them as the named signatures of one file.
+
+    ``scheme`` (a weight-only or dynamic one: w8-dynamic, w4, w4a8, fp16) quantizes the file with
+    edgekit's ai-edge-quantizer backend (edgekit/convert/int8/aeq.py) before it is written."""
     from .._io import write_bytes
     from . import ConvertOptions, lower_model
     from .writer import serialize_signatures
 
     if not graphs:
         raise InputError("no graphs to convert", "the mapping is empty", "pass {signature: model}")
+    scheme = _check_scheme(scheme)
     options = options or ConvertOptions()
     lowered = {name: lower_model(g, options) for name, g in graphs.items()}
-    out = write_bytes(output, serialize_signatures(lowered))
+    data = serialize_signatures(lowered)
+    if scheme is not None:
+        from .int8.aeq import make_quantizer, quantize
+
+        data = quantize(make_quantizer(bytes(data), scheme))
+    out = write_bytes(output, data)
     return SignaturesResult(Path(out), Path(out).stat().st_size, {k: m.op_counts() for k, m in lowered.items()},
                             {k: {t.name: t.shape for t in m.inputs} for k, m in lowered.items()},
                             {k: {t.name: t.shape for t in m.outputs} for k, m in lowered.items()})
 
 
-def convert_lm(model, output: str | os.PathLike, prefill: int = 64,
-               metadata: Mapping[str, str] | None = None) -> SignaturesResult:
-    """A static-cache LM ONNX file -> one TFLite file with ``prefill`` (s = prefill) and ``decode`` (s = 1)."""
+def _check_scheme(scheme):
+    if scheme is None:
+        return None
+    from ..quantize.scheme import WType, get_scheme
+
+    s = get_scheme(scheme)
+    if s.needs_calibration or s.weights.dtype is WType.FP16:
+        raise InputError(f"scheme {s.name} on a multi-signature TFLite file", "each signature would need its own "
+                         "calibration" if s.needs_calibration else "fp16 has no ai-edge-quantizer recipe here",
+                         "use w8-dynamic or w4 (weights quantized, activations float or quantized at run time)")
+    return s
+
+
+def convert_lm(model, output: str | os.PathLike, prefill: int = 64, metadata: Mapping[str, str] | None = None,
+               scheme=None) -> SignaturesResult:
+    """A static-cache LM ONNX file -> one TFLite file with ``prefill`` (s = prefill) and ``decode`` (s = 1),
+    quantized with ``scheme`` (w8-dynamic, w4) if given."""
     from ..data.model import load_onnx
     from . import ConvertOptions
 
@@ -107,6 +131,7 @@ def convert_lm(model, output: str | os.PathLike, prefill: int = 64,
                          f"pass 1 <= prefill <= {slots}")
     graphs = {"prefill": fix_dims(proto, {"input_ids": [1, prefill], "cache_position": [prefill]}),
               "decode": fix_dims(proto, {"input_ids": [1, 1], "cache_position": [1]})}
+    _check_scheme(scheme)  # before the conversion's work
     meta = {p.key: p.value for p in proto.metadata_props if p.key.startswith("edgekit.")}
     meta.update(metadata or {})
-    return convert_signatures(graphs, output, ConvertOptions.make(metadata=meta))
+    return convert_signatures(graphs, output, ConvertOptions.make(metadata=meta), scheme)

@@ -54,7 +54,9 @@ def build_signatures(models: "dict[str, TModel]") -> "fb.ModelT":
     shared: dict | None = {} if len(models) > 1 else None
     subgraphs, sigs = [], []
     for i, (key, model) in enumerate(models.items()):
-        sub, sig = _subgraph(model, buffers, codes, shared)
+        # tensor names unique across the file (ai-edge-quantizer requires it): the first subgraph keeps
+        # the ONNX names, later ones get "<signature>/"; SignatureDefs map the plain names either way
+        sub, sig = _subgraph(model, buffers, codes, shared, prefix="" if i == 0 else f"{key}/")
         sub.name = "main" if len(models) == 1 else key
         sig.signatureKey = key
         sig.subgraphIndex = i
@@ -106,7 +108,7 @@ def _buffer_for(data: np.ndarray, buffers: list, shared: dict | None) -> int:
     return len(buffers) - 1
 
 
-def _subgraph(model: TModel, buffers: list, codes: dict, shared: dict | None):
+def _subgraph(model: TModel, buffers: list, codes: dict, shared: dict | None, prefix: str = ""):
     from ai_edge_litert import schema_py_generated as fb
 
     index: dict[int, int] = {}
@@ -141,7 +143,7 @@ def _subgraph(model: TModel, buffers: list, codes: dict, shared: dict | None):
     tflite_tensors = []
     for t in tensors:
         tt = fb.TensorT()
-        tt.name = t.name
+        tt.name = prefix + t.name
         tt.shape = np.asarray(t.shape, dtype=np.int32)
         tt.type = tensor_type(t.dtype)
         tt.hasRank = True

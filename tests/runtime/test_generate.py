@@ -133,3 +133,13 @@ def test_shipped_lm_works_out_of_the_box():
     out = lm.generate(tok.encode("two plus three is").ids, 6, eos_id=tok.token_to_id("</s>"))
     assert tok.decode(list(out.tokens)).strip().startswith("five.")
     assert out.stop == "eos"
+
+
+def test_w4_lm_generates_what_its_uncached_w4_twin_does(paths, tmp_path):
+    """edgekit.quantize(scheme="w4") (onnxruntime MatMulNBits) quantizes the cached and the un-cached
+    graph's weights alike, so the cached w4 model must decode the w4 reference loop's tokens."""
+    q_cached, q_plain = tmp_path / "w4.onnx", tmp_path / "w4-nocache.onnx"
+    edgekit.quantize(paths["static"], output=q_cached, scheme="w4")
+    edgekit.quantize(paths["none"], output=q_plain, scheme="w4")
+    want = _reference(q_plain, PROMPT, 8)
+    assert edgekit.load(q_cached).generate(PROMPT, 8).tokens == want
