@@ -113,6 +113,7 @@ def convert_lm(model, output: str | os.PathLike, prefill: int = 64, metadata: Ma
     from ..data.model import load_onnx
     from . import ConvertOptions
 
+    _check_scheme(scheme)  # before any work
     src = Path(model)
     if isinstance(model, (str, os.PathLike)) and Path(output).resolve() == src.resolve():
         raise InputError(f"the output {output} is the input model", "edgekit never overwrites its input",
@@ -131,7 +132,6 @@ def convert_lm(model, output: str | os.PathLike, prefill: int = 64, metadata: Ma
                          f"pass 1 <= prefill <= {slots}")
     graphs = {"prefill": fix_dims(proto, {"input_ids": [1, prefill], "cache_position": [prefill]}),
               "decode": fix_dims(proto, {"input_ids": [1, 1], "cache_position": [1]})}
-    _check_scheme(scheme)  # before the conversion's work
     meta = {p.key: p.value for p in proto.metadata_props if p.key.startswith("edgekit.")}
     meta.update(metadata or {})
     return convert_signatures(graphs, output, ConvertOptions.make(metadata=meta), scheme)
