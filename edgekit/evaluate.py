@@ -33,6 +33,8 @@ class EvalResult:
     max_abs_error: float | None = None
     per_output: dict = field(default_factory=dict)  # output name -> OutputError
     skipped: int = 0
+    preprocess: str | None = None         # what was done to the data (edgekit.data.spec.describe)
+    preprocess_origin: str | None = None  # "given", "stored in the model" or "defaults"
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -128,6 +130,8 @@ def evaluate(models, data, reference=None, spec=None, *, limit: int | None = Non
     ref = _as_loaded(reference) if reference is not None else None
     results = []
     for model in loaded:
+        used, origin = resolve_model_spec(model, spec)
+        _warn_defaults(used, origin, Path(model.path).name)
         ds = open_for(model, data, spec, tokenizer, calib_size=limit)
         _check_labels(model, ds)
         ref_ds = open_for(ref, data, _shared_spec(model, ref, spec), tokenizer or getattr(ds, "tokenizer", None),
@@ -137,8 +141,24 @@ def evaluate(models, data, reference=None, spec=None, *, limit: int | None = Non
             ((item, (None, None)) for item in _stream(model, ds))
         for (outs, label), (ref_outs, _) in progress(pairs, total=ds.count, desc=f"eval {Path(model.path).name}"):
             acc.add(outs, label, ref_outs)
-        results.append(acc.result(str(model.path), ds.skipped))
+        from dataclasses import replace
+
+        from .data.spec import describe
+
+        results.append(replace(acc.result(str(model.path), ds.skipped), preprocess=describe(used),
+                               preprocess_origin=origin))
     return results
+
+
+def _warn_defaults(spec, origin: str, name: str) -> None:
+    import warnings
+
+    from .data.spec import defaults_warning
+    from .errors import EdgekitWarning
+
+    note = defaults_warning(spec, origin, name)
+    if note:
+        warnings.warn(note, EdgekitWarning, stacklevel=3)
 
 
 def _shared_spec(model, ref, spec):

@@ -69,6 +69,10 @@ def result_rows(r, below: list, max_drop=None) -> list:
         rows.append(["skipped files", f"{r.skipped} unreadable (--strict makes them an error)"])
     if r.format == "tflite" and s is not None and s.needs_calibration:
         rows.append(["float ops inside", name_list("float ops inside", r.float_ops, below)])
+    if r.spec is not None or r.spec_origin is not None:
+        from ..data.spec import describe
+
+        rows.append(["preprocessing", f"{describe(r.spec)} ({r.spec_origin or 'given'})"])
     if r.sqnr_db is not None:
         rows.append(["SQNR vs float", f"{r.sqnr_db:.1f} dB"])
     label = f"kept in {r.fallback or 'float'}"

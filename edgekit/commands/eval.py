@@ -48,14 +48,21 @@ def run(args) -> int:
         from .._io import check_output
 
         check_output(args.json, "--json file")
+    import warnings
+
+    from ..ui import print_warnings
+
     ref = load(args.reference) if args.reference else None
     models = [load(path) for path in args.models]
     if _perplexity_wanted(args, models):
         return _run_perplexity(args, models)
     results = []
-    for model in models:
-        results += evaluate([model], args.data, reference=ref, spec=_spec(args, model), limit=args.limit,
-                            tokenizer=args.tokenizer)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for model in models:
+            results += evaluate([model], args.data, reference=ref, spec=_spec(args, model), limit=args.limit,
+                                tokenizer=args.tokenizer)
+    print_warnings("eval", caught)
     headers = ["model", "samples", "top-1 %", "top-5 %"]
     if ref is not None:
         headers += ["agree %", "SQNR dB", "max |err|"]
@@ -66,6 +73,7 @@ def run(args) -> int:
             row += [r.agreement, r.sqnr_db, r.max_abs_error]
         rows.append(row)
     print(table(rows, headers))
+    print(table([[r.model, r.preprocess, r.preprocess_origin] for r in results], ["model", "preprocessing", "from"]))
     for r in results:
         if len(r.per_output) > 1:
             print(table([[n, e.sqnr_db, e.max_abs_error] for n, e in r.per_output.items()],

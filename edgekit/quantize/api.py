@@ -58,6 +58,8 @@ SQNR_WARN_DB = 10.0  # below this the output is mostly noise: int8 classifiers k
 def run(job: Job) -> QuantizeResult:
     """Hand a checked job to its format's backend, measure the result against float, write the report."""
     result = backend_for(format_of(job.output)).quantize(job)
+    if job.calib is not None or job.eval_data is not None:
+        result = _preprocessing_note(result, job.src)
     result = measure(result, job.src, job.calib)
     if job.report is not None:
         from .report import write_report
@@ -157,3 +159,18 @@ def measure(result: QuantizeResult, src: Path, data) -> QuantizeResult:
                      "preprocessing (--preprocess), try w8a16, or keep layers float with --max-drop")
         warnings.warn(notes[-1], EdgekitWarning, stacklevel=3)
     return dataclasses.replace(result, sqnr_db=r.sqnr_db, warnings=tuple(notes))
+
+
+def _preprocessing_note(result: QuantizeResult, src: Path) -> QuantizeResult:
+    """Warn when an ImageNet-size RGB model is fed data with the input-shape defaults (issue 19)."""
+    import dataclasses
+    import warnings
+
+    from ..data.spec import defaults_warning
+    from ..errors import EdgekitWarning
+
+    note = defaults_warning(result.spec, result.spec_origin, src.name)
+    if note is None:
+        return result
+    warnings.warn(note, EdgekitWarning, stacklevel=3)
+    return dataclasses.replace(result, warnings=result.warnings + (note,))
