@@ -50,7 +50,6 @@ REFUSAL_RULES = [
      "arithmetic"),
     ("Div", r"dtype int32", "integer Div truncates toward zero in ONNX; TFLite's int32 DIV floors"),
     ("Pow", r"int(32|64) base", "integer Pow: TFLite POW needs both operands of one type (int32 or float32)"),
-    ("*", r"rank 5 input|3-D pool", "3-D pooling: TFLite has 1-D/2-D pool kernels only"),
     ("*", r"dilated pooling", "dilated pooling: TFLite pool kernels have no dilation"),
     ("MaxPool", r"Indices output", "MaxPool's argmax Indices output: no TFLite kernel"),
     ("BatchNormalization", r"training mode", "training-mode BatchNormalization (running statistics outputs)"),

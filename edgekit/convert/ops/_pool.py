@@ -1,4 +1,5 @@
-"""2-D pooling shared by MaxPool and AveragePool (NHWC, SAME/VALID or explicit padding)."""
+"""Pooling shared by MaxPool and AveragePool: 1-D, 2-D and 3-D on TFLite's 2-D kernels (NHWC,
+SAME/VALID or explicit padding)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,23 +7,61 @@ import numpy as np
 from ..context import NodeCtx, Value
 from ..ir import channels_last
 from ._base import FLOAT, check_dtypes, options
-from ._spatial import out_size, pad_nhwc, padding_enum, tflite_padding, window
+from ._spatial import Window, out_size, pad_nhwc, padding_enum, tflite_padding, window
 
 
 def pool2d(n: NodeCtx, opcode: str, x: Value, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations,
            count_include_pad: int = 0):
+    """1-D, 2-D and 3-D pooling on TFLite's 2-D kernels (channels-last)."""
     check_dtypes(n, [x], FLOAT)
-    if x.rank not in (3, 4):
-        raise n.unsupported(f"rank {x.rank} input (1-D and 2-D pooling only)")
+    if x.rank not in (3, 4, 5):
+        raise n.unsupported(f"rank {x.rank} input (1-D, 2-D and 3-D pooling only)")
     if dilations and any(d != 1 for d in dilations):
         raise n.unsupported("dilated pooling")
-    xt = n.nhwc(x)
-    if x.rank == 3:  # NWC -> N,1,W,C: 1-D pooling as 2-D with a 1-row window
-        xt = n.reshape(xt, (x.shape[0], 1, x.shape[2], x.shape[1]))
-        kernel_shape, strides = (1, *kernel_shape), (1, *(strides or (1,)))
-        pads = (0, pads[0], 0, pads[1]) if pads else ()
-    spatial = tuple(xt.shape[1:3])
+    r = x.rank - 2
+    spatial = tuple(x.shape[2:])
     win = window(spatial, kernel_shape, strides, None, pads, auto_pad, ceil_mode)
+    # what count_include_pad counts: explicit (or auto) pads, never the ceil_mode overhang
+    explicit = tuple(pads or (0,) * (2 * r)) if auto_pad in ("NOTSET", "") else win.pads
+    out_spatial = out_size(win, spatial)
+    final = n.out(0, channels_last(x.rank), shape=(*x.shape[:2], *out_spatial))
+    nonneg = opcode == "MAX_POOL_2D" and non_negative(n, x)
+    xt = n.nhwc(x)
+    if r == 1:  # NWC -> N,1,W,C: a 1-row window
+        xt = n.reshape(xt, (x.shape[0], 1, x.shape[2], x.shape[1]))
+        win, explicit, spatial = _sub(win, (None, 0)), _sub_pads(explicit, (None, 0)), (1, spatial[0])
+    elif r == 3:
+        # Pooling is separable: max over a box = max over D of the max over (H, W); the average
+        # divides by the product of per-axis counts, which is what the per-axis averages multiply
+        # to. So (H, W) on (N*D, H, W, C), then D on (N, D, OH*OW, C) with a (kd, 1) window.
+        d, h, w = spatial
+        oh, ow = out_spatial[1:]
+        hw_t = _pool_nhwc(n, opcode, n.reshape(xt, (x.shape[0] * d, h, w, x.shape[1])), (h, w), _sub(win, (1, 2)),
+                          _sub_pads(explicit, (1, 2)), count_include_pad, nonneg)
+        xt = n.reshape(hw_t, (x.shape[0], d, oh * ow, x.shape[1]))
+        win, explicit, spatial = _sub(win, (0, None)), _sub_pads(explicit, (0, None)), (d, oh * ow)
+    y = _pool_nhwc(n, opcode, xt, spatial, win, explicit, count_include_pad, nonneg,
+                   final if r == 2 else None)
+    return y if r == 2 else n.reshape(y, final.shape, out=final)
+
+
+def _sub(win: Window, axes) -> Window:
+    """The 2-D window over ``axes`` of ``win`` (None: a size-1 axis with no padding)."""
+
+    def pick(seq, a, unit):
+        return unit if a is None else seq[a]
+
+    return Window(tuple(pick(win.kernel, a, 1) for a in axes), tuple(pick(win.strides, a, 1) for a in axes),
+                  (1, 1), _sub_pads(win.pads, axes))
+
+
+def _sub_pads(pads, axes):
+    r = len(pads) // 2
+    return tuple(0 if a is None else pads[a] for a in axes) + tuple(0 if a is None else pads[r + a] for a in axes)
+
+
+def _pool_nhwc(n: NodeCtx, opcode: str, xt, spatial, win: Window, explicit, count_include_pad, nonneg, out=None):
+    """One TFLite 2-D pool of the NHWC tensor ``xt`` with the resolved window ``win``."""
     hw = out_size(win, spatial)
     padding = tflite_padding(win, spatial)
     is_avg = opcode == "AVERAGE_POOL_2D"
@@ -32,24 +71,21 @@ def pool2d(n: NodeCtx, opcode: str, x: Value, kernel_shape, strides, pads, auto_
     if padding is None:
         # max pool: pad with -inf so padding never wins (zeros do too when the input is >= 0, and
         # PAD is delegated to XNNPACK where PADV2 is not); avg pool: pad with 0 and rescale below
-        xt = pad_nhwc(n, xt, win.pads, value=0.0 if is_avg or non_negative(n, x) else -np.inf)
+        xt = pad_nhwc(n, xt, win.pads, value=0.0 if is_avg or nonneg else -np.inf)
         padding = "VALID"
         if is_avg:
-            correction = _avg_correction(spatial, win, hw, count_include_pad, pads, auto_pad)
+            correction = _avg_correction(spatial, win, hw, count_include_pad, explicit)
     opts = options("Pool2DOptions", padding=padding_enum(padding), strideH=win.strides[0], strideW=win.strides[1],
                    filterHeight=win.kernel[0], filterWidth=win.kernel[1])
-    out_shape = (*x.shape[:2], *hw[4 - x.rank:])
-    final = n.out(0, channels_last(x.rank), shape=out_shape)
-    last = final if x.rank == 4 else n.tensor((x.shape[0], *hw, x.shape[1]))
+    shape = (xt.shape[0], *hw, xt.shape[-1])
     if correction is None:
-        y = n.op(opcode, [xt], last, opts)
-    else:
-        pooled = n.op(opcode, [xt], n.tensor((x.shape[0], *hw, x.shape[1])), opts)
-        y = n.op("MUL", [pooled, n.const(correction, name=f"{n.name}/count")], last, options("MulOptions"))
-    return y if x.rank == 4 else n.reshape(y, final.shape, out=final)
+        return n.op(opcode, [xt], out or n.tensor(shape), opts)
+    pooled = n.op(opcode, [xt], n.tensor(shape), opts)
+    return n.op("MUL", [pooled, n.const(correction, name=f"{n.name}/count")], out or n.tensor(shape),
+                options("MulOptions"))
 
 
-def _avg_correction(spatial, win, hw, count_include_pad, pads, auto_pad):
+def _avg_correction(spatial, win, hw, count_include_pad, explicit):
     """k_area / (cells ONNX counts) per output position, shaped (1, OH, OW, 1).
 
     A VALID pool over the zero-padded input divides by the full window; ONNX divides by the cells
@@ -57,7 +93,6 @@ def _avg_correction(spatial, win, hw, count_include_pad, pads, auto_pad):
     overhang is never counted, as in onnxruntime's pool kernel).
     """
     r = len(spatial)
-    explicit = tuple(pads or (0,) * (2 * r)) if auto_pad in ("NOTSET", "") else win.pads
     counts = []
     for a in range(r):
         lo = -explicit[a] if count_include_pad else 0
