@@ -33,8 +33,6 @@ EXCLUDED = {
     "test_training_dropout_mask": "Dropout with training_mode=1 is random; the mask output is training-only",
     "test_training_dropout_default_mask": "Dropout with training_mode=1 is random; the mask output is training-only",
     "test_training_dropout_zero_ratio_mask": "Dropout mask output (training-only); core dropout.py returns 1 output",
-    "test_dropout_default_mask": "Dropout mask output (training-only); core dropout.py returns 1 output for 2",
-    "test_dropout_default_mask_ratio": "Dropout mask output (training-only); core dropout.py returns 1 output for 2",
     # not tensors
     "test_identity_sequence": "sequence-typed input (TFLite tensors only)",
     "test_identity_opt": "optional-typed input (TFLite tensors only)",
@@ -51,6 +49,7 @@ REFUSAL_RULES = [
     ("Div", r"dtype int32", "integer Div truncates toward zero in ONNX; TFLite's int32 DIV floors"),
     ("Pow", r"int(32|64) base", "integer Pow: TFLite POW needs both operands of one type (int32 or float32)"),
     ("*", r"dilated pooling", "dilated pooling: TFLite pool kernels have no dilation"),
+    ("Dropout", r"training_mode", "a runtime (or True) training_mode input: random dropping has no inference meaning"),
     ("MaxPool", r"Indices output", "MaxPool's argmax Indices output: no TFLite kernel"),
     ("BatchNormalization", r"training mode", "training-mode BatchNormalization (running statistics outputs)"),
     ("ConvTranspose", r"3-D transposed convolution", "3-D ConvTranspose: TFLite's TRANSPOSE_CONV is 2-D (1-D, "
