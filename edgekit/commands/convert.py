@@ -20,6 +20,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--input-layout", choices=["nchw", "nhwc"], default=None,
                    help="layout of 4-D model inputs: nchw keeps the ONNX layout (default), nhwc takes "
                         "channels-last input (camera frames)")
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS",
+                   help="fix an input's dynamic axes, e.g. input_ids=1,128 (repeatable; float conversions)")
     p.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE",
                    help="store a metadata entry in the model (repeatable)")
     p.add_argument("--scheme", default=None, metavar="NAME",
@@ -45,6 +47,21 @@ def _metadata(args) -> dict:
             raise InputError(f"bad --metadata '{item}'", "expected KEY=VALUE", "write e.g. --metadata author=me")
         meta[key] = value
     return meta
+
+
+def _shapes(args) -> dict:
+    from ..errors import InputError
+
+    shapes = {}
+    for item in args.shape:
+        name, sep, dims = item.partition("=")
+        try:
+            shapes[name] = [int(d) for d in dims.split(",")]
+        except ValueError:
+            shapes[name] = None
+        if not sep or not name or shapes[name] is None:
+            raise InputError(f"bad --shape '{item}'", "expected NAME=D1,D2,...", "write e.g. --shape input_ids=1,128")
+    return shapes
 
 
 def _scheme(args):
@@ -99,12 +116,15 @@ def run(args) -> int:
         r = convert(src, out, input_layout=args.input_layout, metadata=meta, progress=True, scheme=scheme,
                     calib=args.calib, io=args.io, target=args.target, calib_size=args.calib_size,
                     max_drop=args.max_drop, eval_data=args.eval_data, report=args.report, spec=spec,
-                    fallback=args.fallback, block_size=args.block_size, seed=args.seed, strict=args.strict)
+                    fallback=args.fallback, block_size=args.block_size, seed=args.seed, strict=args.strict,
+                    shapes=_shapes(args))
     print_warnings("convert", caught, own_only=scheme is not None)
     below: list = []
     rows = result_rows(r, below, args.max_drop)
     if r.scheme is None:
         rows.insert(3, ["weights", "float32"])
+    if args.shape:
+        rows.append(["input shapes", ", ".join(args.shape) + " (fixed by --shape)"])
     if args.report:
         rows.append(["report", args.report])
     rows.append(["time", f"{time.perf_counter() - start:.2f} s"])

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional, Union
+from typing import Mapping, Optional, Sequence, Union
 
 __all__ = ["convert", "ConvertOptions", "InputLayout", "Target", "lower_model", "PREPROCESS_KEY"]
 
@@ -35,11 +35,13 @@ class ConvertOptions:
     fp16: bool = False
     input_layout: InputLayout = InputLayout.NCHW
     metadata: tuple[tuple[str, str], ...] = ()
+    shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()   # input name -> static dims (fixes dynamic axes)
 
     @classmethod
     def make(cls, to: Union[str, Target] = "tflite", fp16: bool = False,
              input_layout: Union[None, str, InputLayout] = None,
-             metadata: Optional[Mapping[str, str]] = None) -> "ConvertOptions":
+             metadata: Optional[Mapping[str, str]] = None,
+             shapes: Optional[Mapping[str, Sequence[int]]] = None) -> "ConvertOptions":
         from ..errors import InputError
 
         try:
@@ -54,7 +56,24 @@ class ConvertOptions:
             raise InputError(f"unknown input layout '{input_layout}'", "choose nchw or nhwc",
                              "pass input_layout='nchw' or 'nhwc'") from None
         items = tuple((str(k), str(v)) for k, v in (metadata or {}).items())
-        return cls(target, bool(fp16), layout, items)
+        return cls(target, bool(fp16), layout, items, _shapes(shapes))
+
+
+def _shapes(shapes) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    from ..errors import InputError
+
+    out = []
+    for name, dims in (shapes or {}).items():
+        try:
+            dims = tuple(int(d) for d in dims)
+        except (TypeError, ValueError):
+            raise InputError(f"shape of input '{name}' is not a list of integers: {dims!r}", "dims are whole numbers",
+                             "write e.g. input_ids=1,128") from None
+        if not dims or any(d < 1 or d > 1 << 20 for d in dims):
+            raise InputError(f"shape of input '{name}' {dims} is out of range", "every dim must be 1..1048576",
+                             "write e.g. input_ids=1,128")
+        out.append((str(name), dims))
+    return tuple(out)
 
 
 def lower_model(model, options: ConvertOptions = ConvertOptions(), progress: bool = False):
@@ -63,7 +82,7 @@ def lower_model(model, options: ConvertOptions = ConvertOptions(), progress: boo
     from .graph import from_onnx, load_model
 
     proto, digest, source_name = load_model(model)
-    graph = from_onnx(proto)
+    graph = from_onnx(proto, dict(options.shapes))
     producer = f"{proto.producer_name} {proto.producer_version}".strip()
     del proto  # weights now live in graph.consts; drop the proto's copy early (peak memory)
     prepare.prepare(graph)
@@ -131,7 +150,7 @@ def convert(model, output, to: str = "tflite", fp16: bool = False, input_layout:
             int8: bool = False, dynamic: bool = False, calib=None, io: str = "float", target=None,
             calib_size: Optional[int] = None, max_drop: Optional[float] = None, eval_data=None, report=None,
             spec=None, fallback: str = "float", block_size: Optional[int] = None, seed: int = 0,
-            strict: bool = False):
+            strict: bool = False, shapes: Optional[Mapping[str, Sequence[int]]] = None):
     """Convert an ONNX model (path or ModelProto) to TFLite at ``output``; returns a ``QuantizeResult``
     (``scheme`` None for a float conversion; it also stands for its output path: ``edgekit.load(result)``).
 
@@ -143,10 +162,12 @@ def convert(model, output, to: str = "tflite", fp16: bool = False, input_layout:
     and ``fp16=True`` are the older names of w8a8, w8-dynamic and fp16. The quantization arguments
     (``calib``, ``io``, ``target``, ``max_drop`` + ``eval_data``, ``report``, ...) are refused without
     a scheme. ``spec``: the PreprocessSpec to store (and, with a scheme, to read the data with).
+    ``shapes``: {input name: dims} fixing inputs' dynamic axes (e.g. the sequence length of a
+    transformer export); float conversions only.
     """
     from ..errors import InputError
 
-    options = ConvertOptions.make(to, False, input_layout, metadata)
+    options = ConvertOptions.make(to, False, input_layout, metadata, shapes)
     if isinstance(model, (str, os.PathLike)) and Path(output).resolve() == Path(model).resolve():
         raise InputError(f"the output {output} is the input model", "edgekit never overwrites its input",
                          "choose another output path (e.g. with the .tflite suffix)")
@@ -164,6 +185,9 @@ def convert(model, output, to: str = "tflite", fp16: bool = False, input_layout:
             raise InputError(f"{', '.join(extra)} only apply to quantization", "this is a float conversion",
                              "pass scheme= (w8a8, w8a16, w8-dynamic, w4, w4a8, fp16), or drop them")
         return _float(model, output, options, spec, progress)
+    if shapes:
+        raise InputError("--shape is not supported with a quantization scheme yet",
+                         "the quantizers read the exported shapes", "export with static shapes, or convert in float")
     from ..quantize.api import quantize
 
     kw = dict(scheme=scheme, target=target, block_size=block_size, io=io, fallback=fallback, calib_size=calib_size,

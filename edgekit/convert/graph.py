@@ -125,8 +125,9 @@ def _np_dtype(elem_type: int) -> np.dtype:
     return np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))
 
 
-def from_onnx(proto) -> Graph:
-    """The graph of ``proto`` with dynamic input dims fixed (batch -> 1 with a warning)."""
+def from_onnx(proto, given_shapes: Optional[dict] = None) -> Graph:
+    """The graph of ``proto`` with dynamic input dims fixed: ``given_shapes`` {input: dims} given by the
+    user (``--shape``) first, else a dynamic batch axis -> 1 with a warning."""
     from onnx import numpy_helper
 
     g = proto.graph
@@ -140,10 +141,18 @@ def from_onnx(proto) -> Graph:
             continue
         nodes.append(Node(n.op_type, name, list(n.input), list(n.output), attrs, n.domain))
     inputs = []
+    given = dict(given_shapes or {})
+    names = [vi.name for vi in g.input if vi.name not in consts]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise InputError(f"--shape names {', '.join(unknown)}, not an input of the model",
+                         f"the inputs are {', '.join(names)}", "use one of those names")
     for vi in g.input:
         if vi.name in consts:
             continue  # old exporters list initializers as inputs too
         dims = _dims(vi.type)
+        if vi.name in given and dims is not None:
+            dims = _given_dims(vi.name, dims, given[vi.name])
         if dims is None:
             raise ModelError(f"graph input '{vi.name}' has no shape", "TFLite needs static shapes",
                              "export the model with a fixed input shape")
@@ -158,8 +167,8 @@ def from_onnx(proto) -> Graph:
             else:
                 raise ModelError(f"input '{vi.name}' has a dynamic dimension {d or '?'} at axis {axis}",
                                  "TFLite needs static shapes (only the batch axis is fixed to 1 automatically)",
-                                 "export the model with a fixed input shape (e.g. torch.onnx.export without "
-                                 "dynamic_axes)")
+                                 f"fix it with --shape {vi.name}=DIMS (shapes={{'{vi.name}': [...]}}), or export "
+                                 "the model with a fixed input shape")
         inputs.append(vi.name)
         shapes[vi.name] = tuple(fixed)
         dtypes[vi.name] = _np_dtype(vi.type.tensor_type.elem_type)
@@ -174,6 +183,16 @@ def from_onnx(proto) -> Graph:
         if vi.name in consts and vi.name not in graph.shapes:
             graph.shapes[vi.name] = consts[vi.name].shape
     return graph
+
+
+def _given_dims(name: str, dims: list, given) -> list:
+    """The user's dims for an input: same rank, and equal to every static dim the model declares."""
+    given = [int(d) for d in given]
+    if len(given) != len(dims) or any(isinstance(d, int) and d != g for d, g in zip(dims, given)):
+        shown = ",".join(str(d) if isinstance(d, int) else (d or "?") for d in dims)
+        raise InputError(f"--shape {name}={','.join(map(str, given))} does not fit the model's input ({shown})",
+                         "the rank and every static dimension must match", f"give {len(dims)} dims matching {shown}")
+    return given
 
 
 # Initializers above this many elements are replaced by typed graph inputs in the proto handed to
