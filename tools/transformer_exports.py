@@ -4,7 +4,9 @@
 SEQ, batch 1) from ``torch.onnx.export`` (``exporter`` "torchscript" = dynamo=False, or "dynamo").
 A decoder ``spec`` with ``cache=True`` exports one decode step: ``input_ids`` of one token, an
 attention mask, and ``past_key_values`` of PAST tokens as inputs and the updated cache as outputs.
-Weights are random (seeded): nothing is downloaded. Needs torch, transformers and timm.
+Weights are random (seeded): nothing is downloaded. Needs torch, transformers and onnxscript (the
+dynamo exporter); timm only for ``swin-timm``. ``dynamic=True`` marks the sequence axis of text inputs
+dynamic (TorchScript ``dynamic_axes``), as users' exports often do: convert with ``--shape``.
 """
 from __future__ import annotations
 
@@ -17,15 +19,18 @@ SEQ, PAST = 16, 8
 @dataclass(frozen=True)
 class Spec:
     name: str
-    family: str          # bert | distilbert | minilm | vit | deit | mobilevit | swin | gpt2 | llama | qwen2
+    family: str          # bert | distilbert | minilm | vit | deit | mobilevit | swin(-timm) | gpt2 | llama | qwen2
     cache: bool = False  # decoder: one decode step with past_key_values
+    dynamic: bool = False  # text input: sequence axis dynamic (TorchScript dynamic_axes)
 
 
 SPECS = [Spec("bert", "bert"), Spec("distilbert", "distilbert"), Spec("minilm", "minilm"),
          Spec("vit", "vit"), Spec("deit", "deit"), Spec("mobilevit", "mobilevit"), Spec("swin", "swin"),
          Spec("gpt2", "gpt2"), Spec("gpt2-kv", "gpt2", cache=True),
          Spec("llama", "llama"), Spec("llama-kv", "llama", cache=True),
-         Spec("qwen2", "qwen2"), Spec("qwen2-kv", "qwen2", cache=True)]
+         Spec("qwen2", "qwen2"), Spec("qwen2-kv", "qwen2", cache=True),
+         Spec("bert-dynseq", "bert", dynamic=True), Spec("llama-dynseq", "llama", dynamic=True),
+         Spec("swin-timm", "swin-timm")]
 
 
 def _text_classifier(family: str):
@@ -41,22 +46,47 @@ def _text_classifier(family: str):
 
 
 def _vision(family: str):
-    if family == "mobilevit":
-        import transformers as T
+    """HF transformers models (timm needs torchvision, which has no CPU build for the torch this
+    project pins); ``swin-timm`` uses timm when it is importable (its TorchScript export is the one
+    that needed fixed-point folding)."""
+    import transformers as T
 
+    if family == "swin-timm":
+        import timm
+
+        model = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False, embed_dim=16, depths=(2, 2, 2, 2),
+                                  num_heads=(1, 2, 2, 4), num_classes=5)
+        return model, (1, 3, 224, 224)
+    if family == "mobilevit":
         cfg = T.MobileViTConfig(image_size=64, hidden_sizes=[16, 24, 32], neck_hidden_sizes=[8, 8, 16, 16, 24, 32, 64],
                                 num_attention_heads=2, num_labels=5)
-        return T.MobileViTForImageClassification(cfg), (1, 3, 64, 64)
-    import timm
-
-    name = {"vit": "vit_tiny_patch16_224", "deit": "deit_tiny_patch16_224",
-            "swin": "swin_tiny_patch4_window7_224"}[family]
+        return _Logits1(T.MobileViTForImageClassification(cfg)), (1, 3, 64, 64)
     if family == "swin":
-        model = timm.create_model(name, pretrained=False, embed_dim=16, depths=(2, 2, 2, 2), num_heads=(1, 2, 2, 4),
-                                  num_classes=5)
-        return model, (1, 3, 224, 224)
-    model = timm.create_model(name, pretrained=False, img_size=64, embed_dim=32, depth=2, num_heads=2, num_classes=5)
-    return model, (1, 3, 64, 64)
+        cfg = T.SwinConfig(image_size=56, patch_size=4, embed_dim=16, depths=[2, 2], num_heads=[1, 2], window_size=7,
+                           num_labels=5)
+        return _Logits1(T.SwinForImageClassification(cfg)), (1, 3, 56, 56)
+    common = dict(image_size=64, patch_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                  intermediate_size=64, num_labels=5)
+    if family == "deit":
+        return _Logits1(T.DeiTForImageClassification(T.DeiTConfig(**common))), (1, 3, 64, 64)
+    return _Logits1(T.ViTForImageClassification(T.ViTConfig(**common))), (1, 3, 64, 64)
+
+
+class _Logits1:
+    """A vision model returning its logits tensor only."""
+
+    def __new__(cls, model):
+        import torch
+
+        class Step(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.model = model
+
+            def forward(self, pixel_values):
+                return self.model(pixel_values=pixel_values).logits
+
+        return Step()
 
 
 def _decoder(family: str):
@@ -150,7 +180,7 @@ def _build(spec: Spec):
         ids = torch.randint(0, 128, (1, SEQ))
         mask = torch.ones(1, SEQ, dtype=torch.int64)
         return model, (ids, mask), ["input_ids", "attention_mask"], ["logits"]
-    if spec.family in ("vit", "deit", "mobilevit", "swin"):
+    if spec.family in ("vit", "deit", "mobilevit", "swin", "swin-timm"):
         model, shape = _vision(spec.family)
         return model.eval(), (torch.randn(*shape),), ["pixel_values"], ["logits"]
     model = _decoder(spec.family).eval()
@@ -177,13 +207,16 @@ def export(spec: Spec, exporter: str, out_dir) -> Path:
 
     import torch
 
+    if spec.dynamic and exporter != "torchscript":
+        raise ValueError("dynamic specs are exported with the TorchScript exporter only")
     model, args, in_names, out_names = build(spec)
     path = Path(out_dir) / f"{spec.name}-{exporter}.onnx"
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         if exporter == "torchscript":
+            axes = {n: {1: "seq"} for n in ("input_ids", "attention_mask")} if spec.dynamic else None
             torch.onnx.export(model, args, str(path), dynamo=False, opset_version=17, input_names=in_names,
-                              output_names=out_names)
+                              output_names=out_names, dynamic_axes=axes)
         else:
             torch.onnx.export(model, args, str(path), dynamo=True, opset_version=18, input_names=in_names,
                               output_names=out_names, external_data=False, verbose=False)

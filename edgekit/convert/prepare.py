@@ -262,8 +262,6 @@ def prepare(graph: Graph) -> dict[str, int]:
     infer_shapes(graph)
     stats["folded"] = fold_constants(graph)
     stats["batchnorm"] = fold_batchnorm(graph)
-    stats["hard_swish"] = fuse_hard_swish(graph)
-    stats["gelu"] = fuse_gelu(graph)
     stats["rounds"] = 1
     # Iterate to a fixed point: a Reshape/Pad whose target only became constant in this round gets its
     # output shape from the next inference, and only then can a Shape node reading it fold (Swin's
@@ -277,4 +275,8 @@ def prepare(graph: Graph) -> dict[str, int]:
         stats["rounds"] += 1
         if not more:
             break
+    # Fusions last: their fused ops (Gelu, HardSwish) may be newer than the model's opset, and onnx
+    # shape inference knows nothing after an op it cannot type (the loop above would stall there).
+    stats["hard_swish"] = fuse_hard_swish(graph)
+    stats["gelu"] = fuse_gelu(graph)
     return stats

@@ -87,3 +87,23 @@ def test_nested_shape_chains_convert_and_match(roundtrip):
     r = roundtrip(nested_window_model())
     assert r.tflite["y"].shape == (1, 8, 12, 3)
     assert r.ops.get("PAD", 0) == 3
+
+
+def test_fusions_run_after_folding():
+    """A torch-style GELU (opset 13: no Gelu op) in front of a window level: fused before the loop,
+    the Gelu node would stop onnx's shape inference (unknown at opset 13) and leave the level's Shape
+    nodes unfolded (BERT's TorchScript export with a dynamic sequence axis did exactly that)."""
+    mk = helper.make_node
+    nodes = [mk("Div", ["x", "sqrt2"], ["g0"]), mk("Erf", ["g0"], ["g1"]), mk("Add", ["g1", "one"], ["g2"]),
+             mk("Mul", ["x", "g2"], ["g3"]), mk("Mul", ["g3", "half"], ["g"])]
+    inits = [numpy_helper.from_array(np.array(v, np.float32), k) for k, v in
+             (("one", 1.0), ("sqrt2", np.sqrt(2.0)), ("half", 0.5))]
+    y = _window_level(nodes, inits, "g", 0, 2)
+    nodes.append(helper.make_node("Identity", [y], ["y"]))
+    m = make_model(nodes, [helper.make_tensor_value_info("x", TP.FLOAT, [1, 5, 7, 3])],
+                   [helper.make_tensor_value_info("y", TP.FLOAT, None)], inits)
+    graph = from_onnx(m)
+    stats = prepare(graph)
+    ops = [n.op_type for n in graph.nodes]
+    assert stats["gelu"] == 1 and "Gelu" in ops
+    assert "Shape" not in ops and "Mod" not in ops
