@@ -54,8 +54,6 @@ REFUSAL_RULES = [
     ("BatchNormalization", r"training mode", "training-mode BatchNormalization (running statistics outputs)"),
     ("ConvTranspose", r"3-D transposed convolution", "3-D ConvTranspose: TFLite's TRANSPOSE_CONV is 2-D (1-D, "
                                                      "grouped and dilated ones are lowered)"),
-    ("Resize", r"mode 'cubic'|cubic mode", "cubic interpolation: TFLite has nearest and bilinear resize only"),
-    ("Resize", r"antialiased", "antialiased downsampling: TFLite's bilinear kernel has no antialias filter"),
     ("Resize", r"tf_crop_and_resize", "tf_crop_and_resize needs a runtime crop box (roi)"),
     ("Resize", r"differ from output/input sizes", "a scale that is not output/input size: TFLite computes the "
                                                   "sampling step from the sizes, ONNX from the scale"),

@@ -99,8 +99,8 @@ def test_resize_opset10_and_upsample(roundtrip):
 
 
 @pytest.mark.parametrize("attrs,why", [
-    ({"mode": "cubic"}, "cubic"),
     ({"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"}, "tf_crop_and_resize"),
+    ({"mode": "cubic", "coordinate_transformation_mode": "tf_crop_and_resize"}, "tf_crop_and_resize"),
 ])
 def test_unsupported_resize_names_the_reason(tmp_path, attrs, why):
     import edgekit

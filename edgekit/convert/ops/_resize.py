@@ -93,18 +93,29 @@ def resize_op(n: NodeCtx, x: Value, out_shape: Sequence[int], scales: Sequence[f
         return _gather_resize(n, x, out_shape, idx)
     if mode != "linear":
         raise n.unsupported(f"mode {mode!r} (nearest and linear are supported)")
-    if x.rank != 4 or not set(changed) <= {2, 3}:
-        raise n.unsupported("linear resizing of other axes than H and W of an NCHW tensor (TFLite is bilinear on H, W)")
-    if ctm not in _LINEAR_FLAGS:
-        raise n.unsupported(f"coordinate_transformation_mode {ctm!r} with linear mode")
-    if ctm == "pytorch_half_pixel" and min(out_shape[2:]) == 1:
-        raise n.unsupported("pytorch_half_pixel to an output of size 1 (samples at -0.5, TFLite cannot)")
-    if not _consistent(x, out_shape, scales, (2, 3)):
-        raise n.unsupported(f"scales {tuple(scales)} that differ from output/input sizes (TFLite samples at out/in)")
+    why = bilinear_refusal(x, out_shape, scales, ctm)
+    if why:
+        raise n.unsupported(why)
     ac, hp = _LINEAR_FLAGS[ctm]
     opts = options("ResizeBilinearOptions", alignCorners=ac, halfPixelCenters=hp)
     return n.op("RESIZE_BILINEAR", [n.nhwc(x), n.const_i32(out_shape[2:])],
                 n.out(0, channels_last(4), shape=out_shape), opts)
+
+
+def bilinear_refusal(x: Value, out_shape, scales, ctm: str) -> Optional[str]:
+    """Why TFLite's RESIZE_BILINEAR cannot do this linear Resize (None: it can)."""
+    changed = [a for a in range(x.rank) if out_shape[a] != x.shape[a] or scales[a] != 1.0]
+    if x.rank != 4 or not set(changed) <= {2, 3}:
+        return "linear resizing of other axes than H and W of an NCHW tensor (TFLite is bilinear on H, W)"
+    if ctm not in _LINEAR_FLAGS:
+        return f"coordinate_transformation_mode {ctm!r} with linear mode"
+    if ctm == "pytorch_half_pixel" and min(out_shape[2:]) == 1:
+        return "pytorch_half_pixel to an output of size 1 (samples at -0.5, TFLite cannot)"
+    if ctm == "half_pixel_symmetric" and not all(out_shape[a] == x.shape[a] * scales[a] for a in (2, 3)):
+        return "half_pixel_symmetric with a scale that is not output/input"
+    if not _consistent(x, out_shape, scales, (2, 3)):
+        return f"scales {tuple(scales)} that differ from output/input sizes (TFLite samples at out/in)"
+    return None
 
 
 def _consistent(x: Value, out_shape, scales, axes) -> bool:
