@@ -60,3 +60,15 @@ def test_dilated_pooling_refused_in_one_line(tmp_path):
     with pytest.raises(UnsupportedOpError, match="dilated pooling"):
         edgekit.convert(_pool("MaxPool", [1, 1, 6, 6], kernel_shape=[2, 2], dilations=[2, 2]), tmp_path / "o.tflite")
     assert not (tmp_path / "o.tflite").exists()
+
+
+def test_max_pool_indices_refused_in_one_line(tmp_path):
+    import edgekit
+    from edgekit.errors import UnsupportedOpError
+
+    m = make_model([helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2])],
+                   [helper.make_tensor_value_info("x", TP.FLOAT, [1, 1, 4, 4])],
+                   [helper.make_tensor_value_info("y", TP.FLOAT, None), helper.make_tensor_value_info("i", TP.INT64, None)])
+    with pytest.raises(UnsupportedOpError, match=r"MaxPool .*Indices output.*no TFLite builtin") as err:
+        edgekit.convert(m, tmp_path / "o.tflite")
+    assert "\n" not in str(err.value) and not (tmp_path / "o.tflite").exists()
