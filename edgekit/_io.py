@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -35,6 +36,10 @@ def atomic_path(path: str | os.PathLike, keep_suffix: bool = True) -> Iterator[P
     extension still see it. For a directory output use ``atomic_dir``.
     """
     target = Path(path)
+    if _special(target):  # /dev/null, a terminal: write through it, never replace the device node
+        yield target
+        return
+    _refuse_special(target, "output")  # a FIFO or socket: never swapped for a regular file
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_name(target, target.suffix if keep_suffix else "")
     try:
@@ -79,7 +84,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
         with open(tmp, mode, encoding=encoding if "b" not in mode else None) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # a device written through cannot be synced
+                os.fsync(fh.fileno())
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -94,14 +100,60 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
-def check_output(path, what: str = "output") -> None:
-    """Fail before any work when ``path`` cannot be written (a directory, or a parent that cannot be made).
+def _special(path: Path) -> bool:
+    """True for an existing character device (/dev/null, a tty): written through, never renamed over.
 
-    Without this, an unwritable -o is found only after calibration, as an OSError traceback.
+    ``os.replace`` onto a device node swaps it for a regular file; as root that would replace the
+    system's /dev/null (issue 17). Other non-regular files (FIFOs, sockets, block devices) are refused
+    by ``check_output`` and ``_refuse_special``.
+    """
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _refuse_special(p: Path, what: str) -> None:
+    try:
+        mode = os.stat(p).st_mode
+    except OSError:
+        return  # not there yet: a new file
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{what} {p} is a directory", "a file path is needed",
+                         "give a file name, e.g. -o out/model.onnx")
+    if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
+        kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "special file"
+        raise InputError(f"{what} {p} is a {kind}", "edgekit writes regular files (or through a character "
+                         "device such as /dev/null) and never replaces other files", "give a regular file path")
+
+
+def same_file(a, b) -> bool:
+    """True when paths ``a`` and ``b`` name one file: equal after resolving symlinks, or hard links."""
+    pa, pb = Path(a), Path(b)
+    try:
+        if pa.resolve() == pb.resolve():
+            return True
+        return os.path.samefile(pa, pb)
+    except (OSError, RuntimeError):  # one does not exist (yet), or a symlink loop
+        return False
+
+
+def check_output(path, what: str = "output", inputs=()) -> None:
+    """Fail before any work when ``path`` cannot be written or would overwrite one of ``inputs``.
+
+    ``inputs``: every file the command reads (models, data, reports; None entries are skipped). An
+    output that is an input (also through a symlink or hard link) is refused: `convert m.onnx -o m.onnx`
+    replaced the model it read (issue 17). A directory, FIFO or socket is refused; a character device
+    is written through. Without this, an unwritable -o is found only after calibration, as an OSError.
     """
     p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{what} {p} is a directory", "a file path is needed", "give a file name, e.g. -o out/model.onnx")
+    for src in inputs:
+        if src is not None and not _special(p) and same_file(p, src):
+            raise InputError(f"{what} {p} is also an input of this command ({src})",
+                             "edgekit never overwrites what it reads", "write to another path")
+    _refuse_special(p, what)
+    if _special(p):
+        return  # written through: nothing is created beside it
     parent = p.parent if str(p.parent) else Path(".")
     while not parent.exists() and parent != parent.parent:  # the first existing ancestor is the one to write into
         parent = parent.parent

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from .errors import EdgekitWarning, InputError, ModelError
 from .metadata import PREPROCESS as SPEC_KEY, PROVENANCE as PROVENANCE_KEY
-from .runtime.bundle import KIND, LABELS, MANIFEST, SCHEMA_VERSION, read_manifest, sha256_file
+from .runtime.bundle import KIND, LABELS, MANIFEST, SCHEMA_VERSION, SIGNATURE, SUMS, sha256_file
 
 __all__ = ["bundle"]
 
 
 def bundle(models, output, *, target=None, labels=None, results=None, source=None, calibration=None,
-           spec=None) -> Path:
+           spec=None, sign=None) -> Path:
     """Write a bundle directory at ``output`` for ``models`` (a path or list; the first is the default).
 
     ``target``: name/path/Target (default: this host's). ``labels``: a text file (one per line), a
@@ -30,13 +30,20 @@ def bundle(models, output, *, target=None, labels=None, results=None, source=Non
     ``source``: the model these were derived from; ``calibration``: the calibration file or folder;
     both are hashed for provenance. ``spec``: a PreprocessSpec overriding the one stored in the models.
     The directory is built beside ``output`` and renamed into place, so it is complete or absent.
+    ``sign``: an Ed25519 private key (PEM file path; `edgekit keygen`) that signs ``edgekit.sha256``,
+    the checksums of every file including the manifest (docs/bundle.md, "Signing").
     """
     from . import __version__, load
     from .targets import get_target
 
     paths = _model_paths(models)
     out = Path(output)
-    _check_output(out)
+    _check_output(out, [*paths, labels, source, calibration, sign, *_files(results)])
+    key = None
+    if sign is not None:  # before any work: a wrong key or a missing cryptography fails now
+        from .runtime.signing import private_key
+
+        key = private_key(sign)
     tgt = get_target(target)
     loaded = [load(p) for p in paths]
     metas = [_metadata(p) for p in paths]
@@ -52,7 +59,7 @@ def bundle(models, output, *, target=None, labels=None, results=None, source=Non
         "provenance": {"edgekit_version": __version__, "source_model": _source(source, metas),
                        "calibration_set": _calibration(calibration) if calibration is not None else None},
     }
-    _write(out, paths, entries, label_list, manifest)
+    _write(out, paths, entries, label_list, manifest, key)
     return out
 
 
@@ -68,20 +75,35 @@ def _model_paths(models) -> list[Path]:
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
         raise InputError(f"two models are named {dup}", "bundle files keep their names", "rename one of them")
-    if MANIFEST in names or LABELS in names:
-        raise InputError(f"a model may not be named {MANIFEST} or {LABELS}", "the bundle uses those names",
+    if {MANIFEST, LABELS, SUMS, SIGNATURE} & set(names):
+        raise InputError(f"a model may not be named {MANIFEST}, {LABELS}, {SUMS} or {SIGNATURE}",
+                         "the bundle uses those names",
                          "rename the model file")
     return paths
 
 
-def _check_output(out: Path) -> None:
-    """Replace only an earlier bundle: never wipe an arbitrary directory someone pointed -o at."""
-    if out.is_file() or out.is_symlink():
+def _files(results) -> list:
+    items = [results] if isinstance(results, (str, os.PathLike, dict)) else list(results or [])
+    return [r for r in items if isinstance(r, (str, os.PathLike))]
+
+
+def _check_output(out: Path, inputs=()) -> None:
+    """Replace only an earlier bundle: never wipe an arbitrary directory someone pointed -o at.
+
+    Nor one holding an input of this bundle: replacing the directory would delete what was read.
+    """
+    for src in (s for s in inputs if isinstance(s, (str, os.PathLike))):  # a labels list is not a path
+        if out.resolve() in (Path(src).resolve(), *Path(src).resolve().parents):
+            raise InputError(f"output {out} holds an input of this bundle ({src})",
+                             "the directory is replaced as a whole", "give another directory with -o")
+    if out.is_symlink() or (out.exists() and not out.is_dir()):  # a file, FIFO or device: never replaced
         raise InputError(f"output {out} is a file", "a bundle is a directory", "give a new directory name with -o")
     if out.is_dir() and any(out.iterdir()):
-        try:
-            read_manifest(out)
-        except ModelError:
+        try:  # any earlier bundle, also of an older schema or a damaged one: only its kind is looked at
+            earlier = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("kind") == KIND
+        except (OSError, ValueError, AttributeError, RecursionError):
+            earlier = False
+        if not earlier:
             raise InputError(f"output directory {out} is not empty and not an edgekit bundle",
                              "edgekit replaces only an earlier bundle", "give a new directory with -o") from None
 
@@ -237,8 +259,9 @@ def _calibration(calibration) -> dict:
     return {"name": path.name, "sha256": digest.hexdigest(), "files": len(files)}
 
 
-def _write(out: Path, paths, entries, labels, manifest) -> None:
+def _write(out: Path, paths, entries, labels, manifest, key=None) -> None:
     from ._io import atomic_dir
+    from .runtime.bundle import sums_text
 
     with atomic_dir(out) as tmp:
         for path, entry in zip(paths, entries):
@@ -248,6 +271,12 @@ def _write(out: Path, paths, entries, labels, manifest) -> None:
                                  "the one just computed", "wait until whatever writes it has finished")
         (tmp / LABELS).write_text("\n".join(labels) + "\n", encoding="utf-8")
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        sums = sums_text(tmp, [MANIFEST, LABELS, *(e["file"] for e in entries)])
+        (tmp / SUMS).write_text(sums, encoding="utf-8")
+        if key is not None:
+            from .runtime.signing import sign
+
+            (tmp / SIGNATURE).write_text(sign(sums.encode("utf-8"), key), encoding="utf-8")
         _fsync_tree(tmp)
 
 

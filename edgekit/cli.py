@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-COMMANDS = ["demo", "distill", "convert", "quantize", "eval", "profile", "targets", "bundle", "report"]
+COMMANDS = ["demo", "distill", "convert", "quantize", "eval", "profile", "targets", "bundle", "report", "keygen"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -97,7 +97,11 @@ def _open_shape(info) -> tuple:
 def _check_labels(model, ds) -> None:
     if not ds.labeled:
         return
+    from .data.labels import align_folder_labels
+
     n_out = int(np.prod(model.outputs[0].shape))
+    if align_folder_labels(model, ds, n_out):  # class folders named after the model's stored labels
+        return
     if len(ds.classes) > n_out:
         shown = ", ".join(ds.classes[n_out:n_out + 3])
         raise DataError(f"the data has {len(ds.classes)} classes but {Path(model.path).name} outputs {n_out} scores",
@@ -133,6 +137,10 @@ def evaluate(models, data, reference=None, spec=None, *, limit: int | None = Non
         used, origin = resolve_model_spec(model, spec)
         _warn_defaults(used, origin, Path(model.path).name)
         ds = open_for(model, data, spec, tokenizer, calib_size=limit)
+        if not ds.labeled and ref is None:
+            raise DataError(f"the data {data} has no labels and no reference model was given",
+                            "there is nothing to score the model against", "give labeled data (one subfolder "
+                            "per class, or 'labels' in the .npz) or a reference model (--reference MODEL)")
         _check_labels(model, ds)
         ref_ds = open_for(ref, data, _shared_spec(model, ref, spec), tokenizer or getattr(ds, "tokenizer", None),
                           calib_size=limit) if ref is not None else None

@@ -193,9 +193,7 @@ def get_target(name_or_path: str | Path | Target | None) -> Target:
         raise TargetError(f"target file {path} is not valid TOML", str(exc), "fix the syntax") from exc
     target = _build(Target, {**data, "source": str(path)}, path, "")
     target = _quantize_table(target, path)
-    if target.threads <= 0 or target.cores <= 0:
-        raise TargetError(f"target file {path}: key 'threads'/'cores' must be positive",
-                          f"got threads={target.threads}, cores={target.cores}", "set whole numbers >= 1")
+    _check_ranges(target, path)
     return target
 
 
@@ -217,6 +215,28 @@ def _quantize_table(target: Target, path: Path) -> Target:
         raise TargetError(f"target file {path}: [quantize] tflite_io is empty", "a model needs an I/O type",
                           'list at least one of "float", "int8", "uint8"')
     return dataclasses.replace(target, quantize=q)
+
+
+MAX_CORES = 4096  # far above any device edgekit targets; a typo like 40000 is caught
+
+
+def _check_ranges(target: Target, path: Path) -> None:
+    """Resource figures a device can have: threads 1..max(8, 4 x cores), RAM and budgets > 0."""
+    from .runtime.device import thread_limit
+
+    def bad(key, got, want):
+        raise TargetError(f"target file {path}: key '{key}' must be {want}", f"got {got!r}", "fix the value")
+
+    if not 1 <= target.cores <= MAX_CORES:
+        bad("cores", target.cores, f"a whole number from 1 to {MAX_CORES}")
+    if not 1 <= target.threads <= thread_limit(target.cores):
+        bad("threads", target.threads, f"a whole number from 1 to {thread_limit(target.cores)} (max(8, 4 x cores))")
+    if target.ram_mb <= 0:
+        bad("ram_mb", target.ram_mb, "a whole number of MB > 0")
+    for name in ("latency_ms", "memory_mb", "model_mb"):
+        value = getattr(target.budgets, name)
+        if value is not None and not 0 < value < float("inf"):  # also NaN: every comparison with it is False
+            bad(f"budgets.{name}", value, "a finite number > 0")
 
 
 def _build(cls, data, path: Path, prefix: str):
@@ -275,6 +295,8 @@ def _convert(tp, value, path: Path, key: str):
         except ValueError:
             raise bad() from None
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):  # TOML allows nan and inf
+            raise bad()
         return float(value)
     if tp in (int, str, bool) and type(value) is tp:
         return value

@@ -1,3 +1,9 @@
 """Test-suite root. Its presence puts tests/ on sys.path (pytest's default "prepend" import mode), so
 test modules anywhere below can use the shared model builders in ``tests/helpers``.
 """
+
+# Test modules import torch before any edgekit module that would set this (issue 17 item 10): torch's
+# OpenMP threads sleep when idle instead of spinning against the other jobs of a shared machine.
+from edgekit.limits import calm_thread_pools  # noqa: E402
+
+calm_thread_pools()

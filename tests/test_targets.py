@@ -88,7 +88,14 @@ CASES = {
     "bad enum": (('reach = "local"', 'reach = "usb"'), ["key 'reach'", "one of local|ssh|adb", "'usb'"]),
     "value for a table": (('reach = "local"', 'reach = "local"\nint8 = 5'), ["key 'int8'", "a table"]),
     "invalid syntax": (("cores = 4", "cores = = 4"), ["not valid TOML", "line 5"]),
-    "threads zero": (("threads = 1", "threads = 0"), ["'threads'", "positive", "threads=0"]),
+    "threads zero": (("threads = 1", "threads = 0"), ["'threads'", "from 1 to", "got 0"]),
+    # issue 17 item 3: resources a device can have, and numbers that are numbers
+    "threads beyond the bound": (("threads = 1", "threads = 2000"), ["'threads'", "from 1 to 16", "got 2000"]),
+    "negative RAM": (("ram_mb = 1024", "ram_mb = -512"), ["'ram_mb'", "> 0", "got -512"]),
+    "NaN budget": (("latency_ms = 10.0", "latency_ms = nan"), ["'budgets.latency_ms'", "got nan"]),
+    "infinite budget": (("latency_ms = 10.0", "latency_ms = inf"), ["'budgets.latency_ms'", "got inf"]),
+    "zero budget": (("latency_ms = 10.0", "latency_ms = 0.0"), ["'budgets.latency_ms'", "finite number > 0"]),
+    "cores beyond any device": (("cores = 4", "cores = 100000"), ["'cores'", "from 1 to 4096"]),
 }
 
 

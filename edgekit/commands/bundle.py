@@ -23,6 +23,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--source", default=None, metavar="MODEL", help="the model these were derived from (hashed)")
     p.add_argument("--calibration", default=None, metavar="DATA", help="the calibration file or folder (hashed)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="bundle directory to write")
+    p.add_argument("--sign", default=None, metavar="KEY",
+                   help="sign the bundle with this Ed25519 private key (PEM; make one with `edgekit keygen`)")
     add_preprocess_args(p)
     p.set_defaults(func=run)
     return p
@@ -39,7 +41,7 @@ def run(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = bundle(args.models, args.output, target=args.target, labels=args.labels, results=args.results,
-                     source=args.source, calibration=args.calibration, spec=_spec(args))
+                     source=args.source, calibration=args.calibration, spec=_spec(args), sign=args.sign)
     print_warnings("bundle", caught, own_only=False)
     import json
 

@@ -91,12 +91,17 @@ def run(args) -> int:
     import warnings
     from pathlib import Path
 
+    from .._io import check_output
     from ..convert import convert
     from ..ui import print_warnings, table
     from ._quantize_flags import given_spec, result_rows
 
     src = Path(args.model)
     out = Path(args.output) if args.output else src.with_suffix(".tflite")
+    reads = [src, getattr(args, "calib", None), getattr(args, "eval_data", None)]
+    check_output(out, "output", inputs=reads)
+    if getattr(args, "report", None):
+        check_output(args.report, "--report file", inputs=[*reads, out])
     from .convert_lm import maybe_convert_lm
 
     if maybe_convert_lm(args, src, out):  # a KV-cache LM: prefill + decode signatures (docs/lm.md)

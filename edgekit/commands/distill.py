@@ -72,6 +72,12 @@ def run(args) -> int:
     from ..distill import Augment, distill
     from ..ui import table
 
+    from .._io import check_output
+
+    reads = [args.teacher, args.data, args.val]
+    check_output(args.output, "output", inputs=reads)
+    if args.json:
+        check_output(args.json, "--json file", inputs=[*reads, args.output])
     shape = _teacher_shape(args.teacher)
     spec = spec_from_args(args, shape, args.teacher) if shape is not None else None
     aug = Augment(views=args.views, shift=args.shift, flip=not args.no_flip)

@@ -47,7 +47,7 @@ def run(args) -> int:
     if args.json:  # before evaluating: an unwritable --json would otherwise fail only at the end
         from .._io import check_output
 
-        check_output(args.json, "--json file")
+        check_output(args.json, "--json file", inputs=[*args.models, args.data, args.reference])
     import warnings
 
     from ..ui import print_warnings

@@ -55,6 +55,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     f.add_argument("--thermal-limit", type=float, default=70.0,
                    help="wait before a run while the device is at or above this degC (default 70)")
     p.add_argument("--json", metavar="OUT", default=None, help="write the record(s) as JSON")
+    p.add_argument("--trusted-key", action="append", default=None, metavar="KEY.pub",
+                   help="a bundle MODEL must be signed by this Ed25519 public key (repeatable; docs/bundle.md)")
     p.set_defaults(func=run)
     return p
 
@@ -82,6 +84,10 @@ def plan(args) -> list[tuple[str, str | None, str | None]]:
 
 
 def run(args) -> int:
+    if args.json:  # before measuring, and never over a model or the fleet file
+        from .._io import check_output
+
+        check_output(args.json, "--json file", inputs=[*args.models, args.fleet])
     if args.fleet:
         return run_fleet(args)
     return run_matrix(args)
@@ -101,7 +107,8 @@ def run_fleet(args) -> int:
     from ..ui import table
 
     mixed = [flag for flag, v in (("--target", args.target), ("--targets", args.targets), ("--remote", args.remote),
-                                  ("--remote-map", args.remote_map), ("--on-host", args.on_host)) if v]
+                                  ("--remote-map", args.remote_map), ("--on-host", args.on_host),
+                                  ("--trusted-key", args.trusted_key)) if v]
     if mixed:
         raise FleetError(f"--fleet and {mixed[0]} together", "the fleet file says where each model is measured",
                          "give devices and targets in the fleet file, or leave out --fleet")
@@ -140,7 +147,7 @@ def run_matrix(args) -> int:
         warnings.simplefilter("always")
         for model, target, remote in progress(jobs, total=len(jobs), desc="profile", unit="model"):
             kwargs = dict(threads=args.threads, warmup=args.warmup, runs=args.runs, duration=args.duration,
-                          on_host=args.on_host, remote=remote)
+                          on_host=args.on_host, remote=remote, trusted_keys=args.trusted_key)
             if remote:
                 kwargs.update(remote_opts)
             try:

@@ -34,12 +34,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     import warnings
 
+    from .._io import check_output
     from ..quantize import quantize
     from ..quantize.api import plan
     from ..quantize.backend import format_of
     from ..ui import print_warnings, table
     from ._quantize_flags import given_spec, result_rows
 
+    reads = [args.model, args.calib, getattr(args, "eval_data", None)]
+    check_output(args.output, "output", inputs=reads)
+    if getattr(args, "report", None):
+        check_output(args.report, "--report file", inputs=[*reads, args.output])
     plan(format_of(args.output), args.scheme, args.mode, args.target, not args.per_tensor, args.block_size,
          args.io)  # a wrong scheme/format/flag fails here, before the model or the data is read
     spec = given_spec(args, args.model)

@@ -18,7 +18,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from .._io import check_output
     from ..report import report
+
+    for out in (Path(args.output), Path(args.output).with_suffix(".md")):  # the .md summary is written too
+        check_output(out, "report output", inputs=args.results)
 
     html = report(args.results, args.output, title=args.title)
     print(f"wrote {html} and {html.with_suffix('.md')}")

@@ -15,7 +15,7 @@ from typing import Mapping, Optional, Sequence, Union
 
 __all__ = ["convert", "ConvertOptions", "InputLayout", "Target", "lower_model", "PREPROCESS_KEY"]
 
-from ..metadata import PREPROCESS as PREPROCESS_KEY  # noqa: E402  (re-exported)
+from ..metadata import LABELS, PREPROCESS as PREPROCESS_KEY  # noqa: E402  (PREPROCESS_KEY re-exported)
 
 
 class Target(enum.Enum):
@@ -110,8 +110,9 @@ def _metadata(graph, options: ConvertOptions, digest: str, source_name, producer
     from .. import __version__
 
     meta: dict[str, str] = {}
-    if PREPROCESS_KEY in graph.metadata_props:
-        meta[PREPROCESS_KEY] = graph.metadata_props[PREPROCESS_KEY]
+    for key in (PREPROCESS_KEY, LABELS):  # the class names too: eval maps class folders by them
+        if key in graph.metadata_props:
+            meta[key] = graph.metadata_props[key]
     meta.update(dict(options.metadata))
     if PREPROCESS_KEY in meta and options.input_layout is InputLayout.NHWC:
         meta[PREPROCESS_KEY] = _nhwc_spec(meta[PREPROCESS_KEY], graph)

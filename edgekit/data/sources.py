@@ -216,6 +216,10 @@ class ArrayDataset(Dataset):
         except (ValueError, OSError, zipfile.BadZipFile) as exc:
             raise DataError(f"cannot read {path}", str(exc).splitlines()[0], "save it with numpy.save/savez") from exc
         labels = arrays.pop("labels", None)
+        if labels is not None:
+            from ..limits import check_labels
+
+            labels = check_labels(labels, str(path))
         unknown = [k for k in arrays if k not in {s.name for s in specs}]
         if unknown:
             raise DataError(f"{path}: array {unknown[0]!r} is not a model input",
@@ -234,7 +238,8 @@ class ArrayDataset(Dataset):
         self.arrays, self.labels = arrays, labels
         if labels is not None:
             self.classes = [str(c) for c in range(int(np.max(labels)) + 1)]
-            groups = [list(np.flatnonzero(np.asarray(labels) == c)) for c in range(len(self.classes))]
+            order = np.argsort(labels, kind="stable")  # one pass, not one comparison per class
+            groups = [list(g) for g in np.split(order, np.cumsum(np.bincount(labels))[:-1])]
         else:
             groups = [list(range(n))]
         self.index = [int(i) for i in _rr_sample(groups, calib_size, seed)]

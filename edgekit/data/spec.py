@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..limits import MAX_SIDE
 
 METADATA_KEY = "edgekit.preprocess"
 
@@ -89,10 +90,10 @@ class PreprocessSpec:
 
 def _check(spec: PreprocessSpec) -> None:
     bad = None
-    if spec.size is not None and (len(spec.size) != 2 or min(spec.size) <= 0):
-        bad = f"size must be two positive numbers (height, width), got {spec.size}"
-    elif spec.resize_shorter is not None and spec.resize_shorter <= 0:
-        bad = f"resize must be a positive number of pixels, got {spec.resize_shorter}"
+    if spec.size is not None and (len(spec.size) != 2 or not 0 < min(spec.size) <= max(spec.size) <= MAX_SIDE):
+        bad = f"size must be two numbers (height, width) from 1 to {MAX_SIDE}, got {spec.size}"
+    elif spec.resize_shorter is not None and not 0 < spec.resize_shorter <= MAX_SIDE:
+        bad = f"resize must be 1 to {MAX_SIDE} pixels, got {spec.resize_shorter}"
     elif any(s == 0 for s in spec.std):
         bad = f"std must not contain 0, got {spec.std}"
     elif len(spec.mean) not in (1, spec.channels) or len(spec.std) not in (1, spec.channels):

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import DependencyError, InputError
+from ..limits import calm_thread_pools
 from .data import Augment
 from .train import EpochStats
+
+calm_thread_pools()  # before anything here imports torch: its OpenMP pool must not spin on a busy host
 
 __all__ = ["distill", "DistillConfig", "DistillResult", "Augment", "EpochStats", "require_torch"]
 
@@ -52,8 +55,9 @@ class DistillConfig:
             bad("learning rate must be > 0", self.lr, "pass e.g. --lr 0.003")
         if not self.width > 0:
             bad("width must be > 0", self.width, "pass e.g. --width 0.5")
-        if self.threads is not None and self.threads < 1:
-            bad("threads must be >= 1", self.threads, "pass 1 or more")
+        from ..runtime.device import check_threads
+
+        check_threads(self.threads, "threads")
         self.augment.check()
         return self
 

@@ -51,8 +51,9 @@ class Teacher:
 
         data = path.read_bytes()
         self.digest = hashlib.sha256(data).hexdigest()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        from ..runtime.device import session_options
+
+        opts = session_options(ort, min(2, os.cpu_count() or 1))
         try:
             self._session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
         except Exception as exc:

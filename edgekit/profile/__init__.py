@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import EdgekitWarning, InputError
+from ..runtime.device import check_threads
 from ..targets import Target, get_target
 from .record import Latency, Memory, NotRun, ProfileRecord, Runtime, Temperatures, Verdict, parse_result  # noqa: F401
 from .runner import RUNNER, Protocol, measure_local, parse_runner_output  # noqa: F401
@@ -17,16 +18,20 @@ from .transport import Transport, open_transport  # noqa: F401
 
 def profile(model, target=None, *, threads: int | None = None, warmup: int = 10, runs: int = 100,
             duration: float | None = None, on_host: bool = False, remote: str | None = None,
-            **remote_options) -> ProfileRecord:
+            trusted_keys=None, **remote_options) -> ProfileRecord:
     """Measure ``model`` for ``target`` and return its ProfileRecord (see docs/profile.md).
 
     ``remote="ssh://[user@]host[:port]"`` or ``"adb://[SERIAL]"`` measures on that device; ``remote_options``
     are the transport's options: identity, ssh_config, remote_python (ssh); benchmark_binary,
-    perf_test_binary, delegate (adb). See docs/remote.md.
+    perf_test_binary, delegate (adb). See docs/remote.md. ``trusted_keys``: a bundle must be signed by one.
     """
-    path = resolve_model(model, target)
+    path = resolve_model(model, target, trusted_keys)
     tgt = get_target(target)
     proto = Protocol(threads, warmup, runs, duration).check()
+    # the one bound (runtime.device.thread_limit): the device's cores when measured there or when the
+    # count is the target's own (already bounded by its cores), else this host's
+    check_threads(proto.threads or tgt.threads, "--threads",
+                  cores=tgt.cores if remote or proto.threads is None else None)
     options = remote_options if remote else {"on_host": on_host}
     transport = open_transport(remote or "host", **options)
     try:
@@ -35,11 +40,14 @@ def profile(model, target=None, *, threads: int | None = None, warmup: int = 10,
         transport.close()
 
 
-def resolve_model(model, target=None) -> Path:
+def resolve_model(model, target=None, trusted_keys=None) -> Path:
     """The model file to measure: ``model`` itself, or a bundle directory's file for ``target``."""
     path = Path(model)
     if path.is_dir():  # a bundle: the model edgekit.load(DIR, target=...) would run, hash-checked
-        path = bundle_model(path, target)
+        path = bundle_model(path, target, trusted_keys)
+    elif trusted_keys is not None:
+        raise InputError(f"{path.name} is a bare model file", "trusted keys check a signed bundle's signature",
+                         "profile the bundle directory, or drop --trusted-key")
     if not path.is_file():
         raise InputError(f"model {path} not found", "no such file", "check the path")
     return path
@@ -103,11 +111,11 @@ def table_row(r: ProfileRecord) -> list:
             r.latency_ms.p99, r.throughput_per_s, r.memory_mb.peak_rss, r.model_bytes / 1e6, verdict]
 
 
-def bundle_model(root: Path, target) -> Path:
+def bundle_model(root: Path, target, trusted_keys=None) -> Path:
     """The model file of bundle directory ``root`` for ``target`` (its format), verified against edgekit.json."""
-    from ..runtime.bundle import MANIFEST, choose, read_manifest, verify
+    from ..runtime.bundle import MANIFEST, choose, open_bundle, verify
 
     if not (root / MANIFEST).is_file():  # "not found" would send the user looking for a path that exists
         raise InputError(f"model {root} is a directory", f"profile measures one .onnx or .tflite file, or a "
                          f"bundle directory with {MANIFEST}", "give the model file or a directory made by `edgekit bundle`")
-    return verify(root, choose(read_manifest(root), target))
+    return verify(root, choose(open_bundle(root, trusted_keys), target))

@@ -213,6 +213,7 @@ def _session(model, pre: Path):
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # see runtime.device.session_options
     if workers() > 1:
         opts.intra_op_num_threads = 1
     path = pre.with_name(pre.stem + ".probes.onnx")

@@ -2,6 +2,7 @@
 the Markdown summary written beside it."""
 from __future__ import annotations
 
+import re
 from html import escape
 
 from .records import Row
@@ -25,6 +26,16 @@ LEFT = {"model", "format", "target", "measured on", "runtime"}
 
 def _e(text) -> str:
     return escape(str(text), quote=True)
+
+
+_MD_SPECIAL = re.compile(r"([\\`\[\]|])")  # links, code spans, table cells; _ and * only restyle
+
+
+def _md(text) -> str:
+    """A name as inert Markdown: one line (a newline broke the table), HTML escaped (renderers pass raw
+    HTML through: <script> in a model name ran), link/code/table characters backslash-escaped."""
+    one_line = " ".join(str(text).split())
+    return _MD_SPECIAL.sub(r"\\\1", escape(one_line, quote=False))
 
 
 def fmt_bytes(n: int | None) -> str:
@@ -130,14 +141,14 @@ def table_rows(a: Analysis) -> list[list[str]]:
              num(r.threads), "yes" if i in a.pareto else ""] for i, r in enumerate(a.rows)]
 
 
-def _summary(a: Analysis) -> list[str]:
+def _summary(a: Analysis, esc=str) -> list[str]:
     lines = []
     for t in a.targets:
         front = a.front(t)
         if front:
-            chain = " \u2192 ".join(f"{a.names[i]} ({num(a.acc(a.rows[i]), 4)} %, {num(a.rows[i].p50)} ms)"
+            chain = " \u2192 ".join(f"{esc(a.names[i])} ({num(a.acc(a.rows[i]), 4)} %, {num(a.rows[i].p50)} ms)"
                                     for i in front)
-            lines.append(f"{t}: Pareto front (fastest to most accurate): {chain}")
+            lines.append(f"{esc(t)}: Pareto front (fastest to most accurate): {chain}")
     return lines
 
 
@@ -170,12 +181,12 @@ def html_page(a: Analysis, title: str, generator: str) -> str:
 
 
 def markdown(a: Analysis, title: str, generator: str) -> str:
-    lines = [f"# {title}", "", generator, ""]
-    summary = _summary(a)
+    lines = [f"# {_md(title)}", "", generator, ""]
+    summary = _summary(a, _md)
     if summary:
         lines += ["## Pareto front per target", ""] + [f"- {s}" for s in summary] + [""]
     lines += ["## Results", "", "| " + " | ".join(COLUMNS) + " |",
               "|" + "|".join(":--" if c in LEFT else "--:" for c in COLUMNS) + "|"]
     for cells in table_rows(a):
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|") or " " for c in cells) + " |")
+        lines.append("| " + " | ".join(_md(c) or " " for c in cells) + " |")
     return "\n".join(lines) + "\n"

@@ -10,21 +10,22 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgekitWarning, InputError, ModelError
-from .device import TensorInfo, open_backend
+from .device import TensorInfo, check_threads, open_backend
 
 __all__ = ["load", "Model", "TensorInfo"]
 
 
-def load(path, threads: int | None = None, target=None) -> "Model":
+def load(path, threads: int | None = None, target=None, trusted_keys=None) -> "Model":
     """Open a ``.onnx`` or ``.tflite`` file (or a bundle directory) for inference.
 
     ``threads`` defaults to the target's default threads when a target is given, else the backend's.
+    ``trusted_keys``: Ed25519 public keys (KEY.pub paths, PEM or raw bytes); a bundle must be signed by
+    one of them (docs/bundle.md, "Signing").
     """
     p = Path(path)
     if not p.exists():
         raise InputError(f"model {p} not found", "no such file or directory", "check the path")
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads <= 0):
-        raise InputError("threads must be a whole number >= 1", f"got {threads!r}", "pass e.g. threads=1")
+    threads = check_threads(threads)
     if threads is None and target is not None:
         from ..targets import get_target
 
@@ -37,7 +38,10 @@ def load(path, threads: int | None = None, target=None) -> "Model":
                 raise
             raise ModelError(f"{p} is a directory", "this edgekit cannot load bundle directories yet",
                              "give a .onnx or .tflite file") from None
-        return load_bundle(p, threads=threads, target=target)
+        return load_bundle(p, threads=threads, target=target, trusted_keys=trusted_keys)
+    if trusted_keys is not None:
+        raise InputError(f"{p.name} is a bare model file", "trusted keys check a signed bundle's signature",
+                         "load the bundle directory, or drop trusted_keys")
     backend, fmt = open_backend(str(p), threads)
     lm = any(o.name == "logits" and len(o.shape) == 3 for o in backend.outputs)
     for info in backend.inputs:  # the issue's rule for dynamic dims: run with 1, and say so

@@ -1,8 +1,11 @@
 """Load a deployment bundle (a directory written by ``edgekit.bundle``) and classify images with it.
 
-A bundle is ``edgekit.json`` (the manifest), ``labels.txt`` and one or more model files. Loading
-checks the manifest, picks the model for the target, verifies its sha256 against the manifest and
-opens it with the normal runtime. Like the rest of ``edgekit.runtime`` this needs only the standard
+A bundle is ``edgekit.json`` (the manifest), ``labels.txt``, one or more model files, ``edgekit.sha256``
+(the sha256 of each of those, the manifest's own bytes included; ``sha256sum -c`` reads it) and,
+when signed, ``edgekit.sig`` (an Ed25519 signature over ``edgekit.sha256``). Loading checks the
+manifest against its schema, every file against the checksums (regular files inside the bundle, no
+symlinks), the signature when trusted keys are given, picks the model for the target, verifies it
+and opens it with the normal runtime. Like the rest of ``edgekit.runtime`` this needs only the standard
 library, numpy and one backend; pillow is imported by ``predict`` when it decodes an image.
 """
 from __future__ import annotations
@@ -18,8 +21,11 @@ from ..errors import InputError, ModelError
 
 MANIFEST = "edgekit.json"
 LABELS = "labels.txt"
+SUMS = "edgekit.sha256"
+SIGNATURE = "edgekit.sig"
 KIND = "edgekit-bundle"  # manifest["kind"]: tells a bundle from any other edgekit.json
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: edgekit.sha256 covers the manifest itself; the manifest follows runtime/manifest.py
+MAX_MANIFEST_BYTES = 1 << 20
 _CHUNK = 1 << 20
 
 
@@ -87,29 +93,96 @@ def sha256_file(path: Path) -> str:
 
 
 def read_manifest(root: Path) -> dict:
-    path = root / MANIFEST
+    """The manifest, parsed and checked against the schema (runtime/manifest.py); not yet the checksums."""
+    from .manifest import check_manifest
+
+    path = member(root, MANIFEST)
     if not path.is_file():
         raise ModelError(f"{root} is a directory but not an edgekit bundle", f"it has no {MANIFEST}",
                          "give a .onnx/.tflite file or a directory made by `edgekit bundle`")
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ModelError(f"{path} is {path.stat().st_size} bytes", f"a manifest is at most {MAX_MANIFEST_BYTES}",
+                         "rebuild the bundle with `edgekit bundle`")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{path} is not valid JSON", str(exc), "rebuild the bundle with `edgekit bundle`") from exc
+    except RecursionError:  # 100,000 nested brackets
+        raise ModelError(f"{path} is nested too deeply", "a manifest is a few levels deep",
+                         "rebuild the bundle with `edgekit bundle`") from None
     if not isinstance(manifest, dict) or manifest.get("kind") != KIND or not manifest.get("models"):
         raise ModelError(f"{path} is not an edgekit bundle manifest", f"it lacks kind={KIND!r} or a models list",
                          "rebuild the bundle with `edgekit bundle`")
-    if int(manifest.get("schema", 0)) > SCHEMA_VERSION:
-        raise ModelError(f"{path} uses bundle schema {manifest['schema']}",
-                         f"this edgekit reads schema {SCHEMA_VERSION}", "upgrade edgekit")
+    schema = manifest.get("schema")
+    if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA_VERSION:
+        raise ModelError(f"{path} uses bundle schema {schema}", f"this edgekit reads schema {SCHEMA_VERSION}",
+                         "upgrade edgekit")
+    if schema != SCHEMA_VERSION:
+        raise ModelError(f"{path} uses bundle schema {schema!r}", f"this edgekit reads schema {SCHEMA_VERSION}, "
+                         f"whose {SUMS} also covers the manifest", "rebuild the bundle with `edgekit bundle`")
+    return check_manifest(manifest, path)
+
+
+def sums_text(root: Path, names) -> str:
+    """``edgekit.sha256`` for the files ``names`` of ``root``: "<sha256>  <name>" lines, as sha256sum writes."""
+    return "".join(f"{sha256_file(root / n)}  {n}\n" for n in sorted(names))
+
+
+def read_sums(root: Path) -> tuple[bytes, dict[str, str]]:
+    path = member(root, SUMS)
+    if not path.is_file():
+        raise ModelError(f"bundle {root.name} has no {SUMS}", "it lists the sha256 of every file, the manifest "
+                         "included", "rebuild the bundle with `edgekit bundle`")
+    data = path.read_bytes()[:MAX_MANIFEST_BYTES + 1]
+    sums = {}
+    for i, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest) or name in sums:
+            raise ModelError(f"bundle {root.name}: line {i} of {SUMS} is malformed", "expected '<sha256>  <file>'",
+                             "rebuild the bundle with `edgekit bundle`")
+        member(root, name)
+        sums[name] = digest
+    return data, sums
+
+
+def open_bundle(root: Path, trusted_keys=None) -> dict:
+    """The checked manifest of bundle ``root``: schema, checksums of the manifest and labels, model hashes
+    matching the checksum file, and the signature when ``trusted_keys`` are given (model files
+    themselves are hashed by ``verify`` when one is opened)."""
+    manifest = read_manifest(root)
+    data, sums = read_sums(root)
+    labels = manifest.get("labels", LABELS)
+    for name in (MANIFEST, labels):
+        if name not in sums:
+            raise ModelError(f"bundle {root.name}: {SUMS} does not list {name}", "every file must be covered",
+                             "rebuild the bundle with `edgekit bundle`")
+        if sha256_file(member(root, name)) != sums[name]:
+            raise ModelError(f"bundle {root.name}: {name} does not match {SUMS}", "it changed after the bundle "
+                             "was made", "copy the whole bundle directory again or rebuild it")
+    for entry in manifest["models"]:
+        member(root, entry["file"])
+        if sums.get(entry["file"]) != entry["sha256"]:
+            raise ModelError(f"bundle {root.name}: {entry['file']} is listed differently in {MANIFEST} and {SUMS}",
+                             "one of them was edited", "copy the whole bundle directory again or rebuild it")
+    if trusted_keys is not None:
+        from .signing import verify as verify_signature
+
+        sig = member(root, SIGNATURE)
+        verify_signature(data, sig.read_text(encoding="utf-8", errors="replace") if sig.is_file() else None,
+                         trusted_keys, root.name)
     return manifest
 
 
 def member(root: Path, name) -> Path:
-    """A file named in the manifest; only plain names inside the bundle (no ../, no absolute paths)."""
+    """A file of the bundle: a plain name inside it (no ../, no absolute path) that is not a symlink."""
     if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
         raise ModelError(f"{root / MANIFEST} names an invalid file {name!r}", "bundle files must be plain names",
                          "rebuild the bundle with `edgekit bundle`")
-    return root / name
+    path = root / name
+    if path.is_symlink():  # its hash may match while it points anywhere: a bundle carries its own bytes
+        raise ModelError(f"bundle {root.name}: {name} is a symbolic link", "every bundle file must be a regular "
+                         "file inside the bundle", "copy the bundle with the files themselves (cp -rL)")
+    return path
 
 
 def choose(manifest: dict, target=None) -> dict:
@@ -149,13 +222,17 @@ def read_labels(root: Path, manifest: dict) -> tuple[str, ...]:
     return labels
 
 
-def load_bundle(path, threads: int | None = None, target=None):
-    """Open the bundle directory ``path``: the returned Model has ``.bundle`` and ``.predict``."""
+def load_bundle(path, threads: int | None = None, target=None, trusted_keys=None):
+    """Open the bundle directory ``path``: the returned Model has ``.bundle`` and ``.predict``.
+
+    ``trusted_keys`` (Ed25519 public keys: KEY.pub paths, PEM bytes or raw bytes): the bundle must carry a
+    signature by one of them, else ModelError.
+    """
     from . import Model
-    from .device import open_backend
+    from .device import open_backend, thread_limit
 
     root = Path(path)
-    manifest = read_manifest(root)
+    manifest = open_bundle(root, trusted_keys)
     entry = choose(manifest, target)
     file = verify(root, entry)
     labels = read_labels(root, manifest)
@@ -165,8 +242,8 @@ def load_bundle(path, threads: int | None = None, target=None):
 
         spec = PreprocessSpec.from_dict(entry["preprocess"], f"the preprocessing of {file.name} in {MANIFEST}")
     if threads is None:  # the bundle's target setting: the one its latency figures were measured with
-        threads = (manifest.get("target") or {}).get("threads")
-        threads = threads if isinstance(threads, int) and not isinstance(threads, bool) and threads > 0 else None
+        threads = (manifest.get("target") or {}).get("threads")  # 1..MAX_THREADS by the schema
+        threads = min(threads, thread_limit()) if threads else None  # a device's count, bounded for this one
     backend, fmt = open_backend(str(file), threads)
     model = Model(file, backend, fmt, threads)
     model.bundle = Bundle(root, manifest, entry, labels, spec)

@@ -65,6 +65,34 @@ class TensorInfo:
         return f"TensorInfo({self.name!r}, {self.shape}, {self.dtype.name}{q})"
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask), not all the machine has."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def thread_limit(cores: int | None = None) -> int:
+    """The most threads edgekit asks for: max(8, 4 x cores); ``cores`` defaults to this machine's usable ones.
+
+    More threads than that only take turns, and an unbounded count (threads=1_000_000) exhausted the
+    machine's thread limit and memory (issue 17). The one bound used by the API, CLI, targets and bundles.
+    """
+    return max(8, 4 * (cores if cores else usable_cores()))
+
+
+def check_threads(value, where: str = "threads", cores: int | None = None):
+    """``value`` if it is None or a whole number in 1..thread_limit(cores); else InputError naming ``where``."""
+    if value is None:
+        return None
+    limit = thread_limit(cores)
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not 1 <= value <= limit:
+        raise InputError(f"{where} must be a whole number from 1 to {limit}", f"got {value!r}",
+                         f"more threads than max(8, 4 x usable cores) only take turns; use {min(4, limit)} or fewer")
+    return int(value)
+
+
 def detect_format(path: str) -> str:
     try:
         with open(path, "rb") as fh:
@@ -98,10 +126,7 @@ class OrtBackend:
 
     def __init__(self, path: str, threads: int | None):
         ort = self.import_module()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or 0
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
+        opts = session_options(ort, threads)
         try:
             self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
@@ -118,6 +143,22 @@ class OrtBackend:
 
     def run(self, feeds: dict) -> list:
         return self.session.run(None, feeds)
+
+
+def session_options(ort, threads: int | None):
+    """onnxruntime options edgekit uses everywhere: ``threads`` intra-op threads whose pool sleeps when idle.
+
+    A spinning pool (onnxruntime's default) burns its waiting threads' CPU: on a busy 2-core host
+    (load ~10) 300 runs of the shapes teacher took 8.7 s spinning and 2.6 s without (see
+    docs/benchmarks.md, "CPU contention"). On an idle device spinning saves a thread wake-up per op.
+    """
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or 0
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return opts
 
 
 def _ort_reason(message: str) -> str:
@@ -218,6 +259,7 @@ class TfliteBackend:
 
 
 def open_backend(path: str, threads: int | None = None):
+    threads = check_threads(threads)  # every route to a backend passes here: API, bundle, runner
     fmt = detect_format(str(path))
     return (TfliteBackend if fmt == "tflite" else OrtBackend)(str(path), threads), fmt
 
@@ -378,6 +420,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     try:
+        check_threads(args.threads, "--threads")
         record = measure(args.model, args.threads, args.warmup, None if args.duration else args.runs,
                          args.duration, args.seed)
     except Exception as exc:  # report every failure as data; the host turns it into an EdgekitError

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from edgekit.errors import DependencyError, InputError, ModelError
+from edgekit.limits import calm_thread_pools
+
+calm_thread_pools()  # torch is imported below, inside functions: its OpenMP pool must not spin when idle
 
 
 @dataclass(frozen=True)

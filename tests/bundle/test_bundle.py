@@ -24,6 +24,14 @@ def manifest(d) -> dict:
     return json.loads((d / "edgekit.json").read_text())
 
 
+def resum(d, _=None):
+    """Rewrite edgekit.sha256 after an edit, as a tamperer who knows the format would."""
+    from edgekit.runtime.bundle import SUMS, sums_text
+
+    m = manifest(d)
+    (d / SUMS).write_text(sums_text(d, ["edgekit.json", "labels.txt", *(e["file"] for e in m["models"])]))
+
+
 @pytest.fixture
 def pair(tmp_path, onnx_model):
     """The ONNX colour classifier and its TFLite conversion (edgekit's own converter)."""
@@ -49,7 +57,8 @@ def test_bundle_writes_models_labels_and_manifest(tmp_path, pair, labels_file):
     (calib / "2.png").write_bytes(b"two")
     out = edgekit.bundle([onnx_model, tfl], tmp_path / "b", target="raspberry-pi-4", labels=labels_file,
                          results=results_for(onnx_model, tfl), source=onnx_model, calibration=calib)
-    assert sorted(p.name for p in out.iterdir()) == ["colour.onnx", "colour.tflite", "edgekit.json", "labels.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["colour.onnx", "colour.tflite", "edgekit.json",
+                                                   "edgekit.sha256", "labels.txt"]
     assert (out / "labels.txt").read_text().split() == LABELS
     m = manifest(out)
     assert m["target"]["name"] == "raspberry-pi-4" and m["target"]["format"] == "tflite"
@@ -157,9 +166,11 @@ def test_missing_model_file_is_rejected(tmp_path, onnx_model):
     (lambda d: (d / "edgekit.json").unlink(), "not an edgekit bundle"),
     (lambda d: (d / "edgekit.json").write_text("{not json"), "not valid JSON"),
     (lambda d: (d / "edgekit.json").write_text('{"kind": "other"}'), "not an edgekit bundle manifest"),
-    (lambda d: (d / "labels.txt").write_text("red\ngreen\n"), "has 2 labels"),
-    (lambda d: (d / "edgekit.json").write_text((d / "edgekit.json").read_text().replace(
-        '"file": "colour.onnx"', '"file": "../colour.onnx"')), "invalid file"),
+    (lambda d: (d / "labels.txt").write_text("red\ngreen\n"), "labels.txt does not match edgekit.sha256"),
+    # the same edits by someone who also rewrites the checksums: the content checks still hold
+    (lambda d: resum(d, (d / "labels.txt").write_text("red\ngreen\n")), "has 2 labels"),
+    (lambda d: resum(d, (d / "edgekit.json").write_text((d / "edgekit.json").read_text().replace(
+        '"file": "colour.onnx"', '"file": "../colour.onnx"'))), "invalid file"),
 ])
 def test_broken_bundle_is_a_clear_model_error(tmp_path, onnx_model, edit, match):
     out = edgekit.bundle(onnx_model, tmp_path / "b", labels=LABELS)

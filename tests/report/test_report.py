@@ -91,3 +91,20 @@ def test_cli_report_from_several_files(tmp_path, capsys):
     assert svgs(out.read_text(), "scatter")[0].count('<circle class="pt') == len(MODELS)
     assert main(["report", str(tmp_path / "none.json"), "-o", str(out)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_markdown_names_are_escaped_and_stay_on_one_line(tmp_path):
+    """Issue 17 item 9: a model or target name could inject HTML or break the table in report.md."""
+    evil = 'm<img src=x onerror=alert(1)>|x\n| injected | row |[link](javascript:alert(1)).onnx'
+    target = "t|<b>x</b>\nnew"
+    rec = {**profile(evil, target, 1.0), **evaluation(evil, 90.0)}
+    edgekit.report([rec], tmp_path / "r.html", title="T <i>x</i>\n# h")
+    md = (tmp_path / "r.md").read_text()
+    assert "<img" not in md and "<b>" not in md and "<i>" not in md and "&lt;img src=x" in md
+    assert md.splitlines()[0] == "# T &lt;i&gt;x&lt;/i&gt; # h"
+    rows = [l for l in md.splitlines() if l.startswith("| ") and "img src" in l]
+    assert len(rows) == 1  # the newline did not start a row of its own
+    cells = re.split(r"(?<!\\)\|", rows[0].strip())[1:-1]  # split on unescaped pipes only
+    header = next(l for l in md.splitlines() if l.startswith("| model"))
+    assert len(cells) == header.count("|") - 1  # the name's pipes did not add cells
+    assert "\\[link\\](javascript" in md
