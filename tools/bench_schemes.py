@@ -13,7 +13,13 @@
    against float on random token ids (the model is untrained: agreement says how often the int4
    weights flip the float model's choice), and that each file runs: ONNX in onnxruntime with
    MatMulNBits, TFLite in LiteRT.
-Prints a Markdown section; --write-docs replaces "## Quantization schemes" in docs/benchmarks.md.
+3. The zoo's decoder-only LM (models/tiny-lm.onnx: 4 layers, 256 wide, static KV cache): w4 as ONNX
+   (edgekit.quantize) and as a prefill/decode TFLite (edgekit.convert.signatures.convert_lm, the same
+   core): size against the float file of the same format, next-token top-1 agreement and SQNR of the
+   prefill logits against float ONNX on ``--lm-windows`` windows of 64 held-out tokens, and perplexity
+   on the first ``--lm-tokens`` held-out tokens (edgekit.evaluate.perplexity).
+Prints a Markdown section; --write-docs replaces "## Quantization schemes" in docs/benchmarks.md
+(``--only lm`` prints the LM part alone).
 """
 from __future__ import annotations
 
@@ -80,20 +86,87 @@ def transformer(work: Path, args) -> tuple[list, dict]:
     return rows, info
 
 
+def _prefill_logits(path: Path, ids: np.ndarray) -> np.ndarray:
+    """Logits of one 64-token window from an empty cache: ONNX through onnxruntime, TFLite through its
+    prefill signature in LiteRT."""
+    if path.suffix == ".onnx":
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        feeds = {i.name: np.zeros([d if isinstance(d, int) else 1 for d in i.shape], np.float32)
+                 for i in sess.get_inputs() if i.name.startswith("past_key_values.")}
+        feeds.update(input_ids=ids[None], cache_position=np.arange(len(ids), dtype=np.int64))
+        return sess.run(["logits"], feeds)[0][0]
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_path=str(path)).get_signature_runner("prefill")
+    feeds = {k: np.zeros(v["shape"], v["dtype"]) for k, v in runner.get_input_details().items()}
+    feeds.update(input_ids=ids[None].astype(feeds["input_ids"].dtype),
+                 cache_position=np.arange(len(ids)).astype(feeds["cache_position"].dtype))
+    return runner(**feeds)["logits"][0]
+
+
+def lm(work: Path, args) -> list:
+    import edgekit
+    from edgekit.convert.signatures import convert_lm
+    from edgekit.data.text import resolve_tokenizer
+    from edgekit.evaluate import perplexity
+
+    src, text = ROOT / "models" / "tiny-lm.onnx", ROOT / "models" / "tiny-lm-heldout.txt"
+    files = {("onnx", "float"): src, ("onnx", "w4"): edgekit.quantize(src, work / "lm_w4.onnx", scheme="w4").output,
+             ("tflite", "float"): convert_lm(src, work / "lm_float.tflite", prefill=64).output,
+             ("tflite", "w4"): convert_lm(src, work / "lm_w4.tflite", prefill=64, scheme="w4").output}
+    tok = resolve_tokenizer(None, src)
+    ids = np.asarray(tok.encode(text.read_text()).ids, np.int64)
+    windows = [ids[i * 64:(i + 1) * 64] for i in range(args.lm_windows)]
+    ref = [_prefill_logits(src, w) for w in windows]
+    ppl = {r.model: r.perplexity for r in perplexity(list(files.values()), text, limit=args.lm_tokens)}
+    rows = []
+    for (fmt, scheme), path in files.items():
+        got = [_prefill_logits(Path(path), w) for w in windows]
+        sig = sum(float(np.sum(r.astype(np.float64) ** 2)) for r in ref)
+        err = sum(float(np.sum((r.astype(np.float64) - g) ** 2)) for r, g in zip(ref, got))
+        agree = np.mean([np.mean(r.argmax(-1) == g.argmax(-1)) for r, g in zip(ref, got)]) * 100
+        size = Path(path).stat().st_size
+        rows.append([fmt, scheme, size, round(size / Path(files[(fmt, "float")]).stat().st_size, 3),
+                     round(agree, 1), "exact" if err == 0 else round(10 * np.log10(sig / err), 2),
+                     round(ppl[str(path)], 4)])
+    return rows
+
+
+def _lm_text(rows, args) -> str:
+    return "\n".join([
+        f"tiny-lm (models/tiny-lm.onnx: decoder-only, 4 layers, 256 wide, vocab 512, trained on the shipped "
+        f"corpus) w4 (int4 blockwise 32); top-1 agreement and SQNR of the next-token logits against float ONNX "
+        f"over {args.lm_windows} prefill windows of 64 held-out tokens; perplexity on the first "
+        f"{args.lm_tokens} held-out tokens (context 128, stride 64):", "",
+        md_table(["format", "scheme", "bytes", "size vs float (same format)", "top-1 agreement %", "SQNR dB",
+                  "perplexity"], rows)])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--calib", type=int, default=64, help="calibration images for MobileNetV2")
     ap.add_argument("--eval", type=int, default=32, help="test images the SQNR is measured on")
     ap.add_argument("--tokens", type=int, default=64, help="token sequences for the transformer figures")
+    ap.add_argument("--lm-windows", type=int, default=8, help="64-token windows for the LM's agreement/SQNR")
+    ap.add_argument("--lm-tokens", type=int, default=1024, help="held-out tokens for the LM's perplexity")
+    ap.add_argument("--only", choices=["lm"], default=None, help="print only the LM part")
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     work = args.work or Path(tempfile.mkdtemp(prefix="ek-schemes-"))
     work.mkdir(parents=True, exist_ok=True)
     start, load0 = datetime.datetime.now(datetime.timezone.utc), _load()
+    if args.only == "lm":
+        rows = lm(work, args)
+        print(f"- date: {start:%Y-%m-%d %H:%M} UTC; load start {load0}, end {_load()}\n")
+        print(_lm_text(rows, args))
+        return 0
     mn = mobilenet(work, args)
     tt, info = transformer(work, args)
+    lm_rows = lm(work, args)
     import onnxruntime
 
     import ai_edge_quantizer  # noqa: F401
@@ -124,6 +197,8 @@ def main() -> int:
         f"bytes; agreement and SQNR of the logits against float ONNX on {info['samples']} random id sequences:",
         "",
         md_table(["format", "scheme", "bytes", "size vs float ONNX", "top-1 agreement %", "SQNR dB", "int4 ops"], tt),
+        "",
+        _lm_text(lm_rows, args),
     ])
     print(text)
     if args.write_docs:
