@@ -49,7 +49,7 @@ def test_eval_prints_where_the_preprocessing_came_from(imagenet_size, tmp_path, 
     out = tmp_path / "q.onnx"
     assert main(["quantize", str(model), "--calib", str(photos), "--preprocess", "imagenet", "-o", str(out)]) == 0
     capsys.readouterr()
-    assert main(["eval", str(out), str(model), "--data", str(photos)]) == 0
+    assert main(["eval", str(out), str(model), "--data", str(photos), "--reference", str(model)]) == 0
     cap = capsys.readouterr()
     rows = {line.split()[0]: line for line in cap.out.splitlines() if "nchw" in line}
     assert rows[str(out)].endswith("stored in the model") and "mean 0.485,0.456,0.406" in rows[str(out)]
