@@ -59,7 +59,10 @@ def bundle(models, output, *, target=None, labels=None, results=None, source=Non
         "provenance": {"edgekit_version": __version__, "source_model": _source(source, metas),
                        "calibration_set": _calibration(calibration) if calibration is not None else None},
     }
-    _write(out, paths, entries, label_list, manifest, key)
+    tokenizer = next((m["edgekit.tokenizer"] for m in metas if m.get("edgekit.tokenizer")), None)
+    if tokenizer is not None:  # a text model's bundle carries its tokenizer: predict takes strings
+        manifest["tokenizer"] = "tokenizer.json"
+    _write(out, paths, entries, label_list, manifest, key, {"tokenizer.json": tokenizer} if tokenizer else {})
     return out
 
 
@@ -135,6 +138,8 @@ def _stored_spec(paths, metas, source):
     for path, meta in zip(paths, metas):
         if SPEC_KEY in meta:
             return PreprocessSpec.from_json(meta[SPEC_KEY], f"the {SPEC_KEY} metadata of {path.name}")
+    if any(meta.get("edgekit.tokenizer") for meta in metas):
+        return None  # a text model: its tokenizer is its preprocessing (docs/lm.md)
     warnings.warn("no preprocessing spec is stored in the model(s): the bundle uses defaults from the input "
                   "shape (pixels scaled to 0..1, no mean/std); pass --preprocess/--mean/--std if the model was "
                   "trained otherwise", EdgekitWarning, stacklevel=3)
@@ -259,7 +264,7 @@ def _calibration(calibration) -> dict:
     return {"name": path.name, "sha256": digest.hexdigest(), "files": len(files)}
 
 
-def _write(out: Path, paths, entries, labels, manifest, key=None) -> None:
+def _write(out: Path, paths, entries, labels, manifest, key=None, extra: dict | None = None) -> None:
     from ._io import atomic_dir
     from .runtime.bundle import sums_text
 
@@ -270,8 +275,10 @@ def _write(out: Path, paths, entries, labels, manifest, key=None) -> None:
                 raise ModelError(f"model {path} changed while it was being bundled", "its sha256 differs from "
                                  "the one just computed", "wait until whatever writes it has finished")
         (tmp / LABELS).write_text("\n".join(labels) + "\n", encoding="utf-8")
+        for name, text in (extra or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        sums = sums_text(tmp, [MANIFEST, LABELS, *(e["file"] for e in entries)])
+        sums = sums_text(tmp, [MANIFEST, LABELS, *(e["file"] for e in entries), *(extra or {})])
         (tmp / SUMS).write_text(sums, encoding="utf-8")
         if key is not None:
             from .runtime.signing import sign

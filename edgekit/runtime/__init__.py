@@ -97,7 +97,8 @@ class Model:
     __call__ = run
 
     def predict(self, image, top_k: int = 5) -> list:
-        """Classify one image (a path or a PIL image) with a bundle's preprocessing and labels.
+        """Classify one image (a path or a PIL image) with a bundle's preprocessing and labels; for a text
+        model's bundle (it carries tokenizer.json) ``image`` is the text to classify.
 
         Returns up to ``top_k`` (label, score) pairs, best first; scores are probabilities (softmax is
         applied when the model outputs logits). Needs a model loaded from a bundle directory.

@@ -47,6 +47,8 @@ class Bundle:
         """Preprocess ``image`` (path or PIL image), run ``model``, return the best ``top_k`` (label, score)."""
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise InputError("top_k must be a whole number >= 1", f"got {top_k!r}", "pass e.g. top_k=5")
+        if isinstance(image, str) and self.manifest.get("tokenizer"):  # a text model: ``image`` is the text
+            return self._rank(model, _text_feeds(model, member(self.path, self.manifest["tokenizer"]), image), top_k)
         if self.spec is None:
             raise InputError(f"{self.entry['file']} does not take images", "its bundle has no preprocessing spec",
                              "call model.run(x) with an array instead")
@@ -59,6 +61,9 @@ class Bundle:
         info = model.inputs[0]
         if x.dtype.kind in "iu" and info.dtype.kind == "f":  # raw-pixel spec feeding a float model
             x = x.astype(info.dtype)
+        return self._rank(model, x, top_k)
+
+    def _rank(self, model, x, top_k: int) -> list[tuple[str, float]]:
         out = model.outputs[0]
         scores = np.asarray(model.run(x)[out.name], dtype=np.float64).reshape(-1)
         if scores.size != len(self.labels):
@@ -248,3 +253,27 @@ def load_bundle(path, threads: int | None = None, target=None, trusted_keys=None
     model = Model(file, backend, fmt, threads)
     model.bundle = Bundle(root, manifest, entry, labels, spec)
     return model
+
+
+def _text_feeds(model, tokenizer_file: Path, text: str) -> dict:
+    """One string as the model's inputs: token ids padded/truncated to its length (and a mask, if it takes one)."""
+    import warnings
+
+    from ..data.text import ids_input, load_tokenizer, pad_id
+    from ..errors import EdgekitWarning
+
+    tok = load_tokenizer(tokenizer_file)
+    info = ids_input(list(model.inputs))
+    ids = np.asarray(tok.encode(text).ids, np.int64)
+    n = info.shape[1] if len(info.shape) == 2 and 1 not in info.dynamic else len(ids)
+    if len(ids) > n:
+        warnings.warn(f"the text has {len(ids)} tokens; {model.path.name} takes {n}: truncated", EdgekitWarning)
+    length = min(len(ids), n)
+    ids = np.concatenate([ids[:n], np.full(n - length, pad_id(tok), np.int64)])
+    feeds = {info.name: ids[None]}
+    names = {i.name for i in model.inputs}
+    if "attention_mask" in names:
+        feeds["attention_mask"] = (np.arange(n) < length).astype(np.int64)[None]
+    if "token_type_ids" in names:
+        feeds["token_type_ids"] = np.zeros((1, n), np.int64)
+    return feeds
