@@ -56,22 +56,13 @@ def load_tokenizer(src):
 
 
 def read_metadata(model_path, key: str) -> str | None:
-    """The string stored under ``key`` in an ONNX model's metadata_props or a TFLite file's metadata."""
+    """The string stored under ``key`` in a model file (edgekit.metadata reads ONNX and TFLite alike)."""
     path = Path(model_path)
-    if path.is_dir():
+    if path.is_dir() or not path.is_file() or path.suffix.lower() not in (".onnx", ".tflite"):
         return None
-    if path.suffix.lower() == ".tflite":
-        from ..evaluate import _tflite_metadata
+    from .. import metadata
 
-        return _tflite_metadata(path, key)
-    if path.suffix.lower() != ".onnx" or not path.is_file():
-        return None
-    from .model import load_onnx
-
-    for prop in load_onnx(path).metadata_props:
-        if prop.key == key:
-            return prop.value
-    return None
+    return metadata.read(path, key)
 
 
 def stored_tokenizer(model_path):
@@ -284,3 +275,13 @@ def embedding_rows(model_path) -> int | None:
         if node.op_type == "Gather" and len(node.input) == 2 and node.input[1] in inputs and node.input[0] in inits:
             return int(inits[node.input[0]].dims[0])
     return None
+
+
+def text_source(path, model, tokenizer=None, *, calib_size: int | None = None, seed: int = 0) -> TextDataset:
+    """A .txt/.jsonl file as a data source for ``model`` (a path): its inputs, its stored tokenizer unless
+    one is given, its embedding size checked. Pass it wherever edgekit takes data, e.g.
+    ``edgekit.quantize("clf.onnx", "clf-int8.onnx", calib=text_source("cal.jsonl", "clf.onnx"), scheme="w8a8")``."""
+    from .model import model_inputs
+
+    return TextDataset(Path(path), model_inputs(model), resolve_tokenizer(tokenizer, model), calib_size, seed,
+                       False, embedding_rows(model))
