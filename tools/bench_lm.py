@@ -107,14 +107,18 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
     rows = []
     for (fmt, scheme, threads), recs in sorted(results.items()):
         dec = statistics.median(x["decode_ms"]["p50"] for x in recs)
+        cpu = statistics.median(x["decode_cpu_ms"]["p50"] for x in recs)
+        cpu_base = statistics.median(x["decode_cpu_ms"]["p50"] for x in results[(fmt, "float", threads)])
         base = statistics.median(x["decode_ms"]["p50"] for x in results[(fmt, "float", threads)])
         pre = statistics.median(x["prefill_ms"]["p50"] for x in recs)
         rss = statistics.median(x["peak_rss_mb"] for x in recs)
         p = ppl[(fmt, scheme)]
         size = files[(fmt, scheme)].stat().st_size / 1e6
         rows.append([fmt, scheme, threads, f"{dec:.2f}", f"{1000 / dec:.0f}", f"{base / dec:.2f}x",
+                     f"{cpu:.2f}", f"{cpu_base / cpu:.2f}x",
                      f"{pre:.1f}", f"{p.perplexity:.4f}", f"{size:.2f}", f"{rss:.0f}"])
     headers = ["format", "scheme", "threads", "decode ms/token p50", "tokens/s", "speed vs float",
+               "CPU ms/token p50", "CPU vs float",
                f"prefill ms ({args.prompt} tok)", "perplexity", "file MB", "peak RSS MB"]
     text = [f"`python tools/bench_lm.py --rounds {args.rounds} --runs {args.runs} --prompt {args.prompt} "
             f"--new {args.new}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(start))}, "
@@ -125,6 +129,8 @@ def main(argv=None) -> int:  # noqa: C901 - a linear script
             f"{args.rounds} interleaved rounds of the p50 decode step of {args.runs} greedy generations "
             f"({args.prompt}-token prompt, {args.new} new tokens), each file in a fresh process "
             "(edgekit/runtime/lm_bench.py); tokens/s = 1000 / that. Speed vs float: same format, same threads. "
+            "CPU ms/token: the process's CPU time per decode step (all its threads), far less sensitive to the "
+            "other processes on this shared machine than wall time; with 2 threads it includes spinning workers. "
             "Perplexity per token on models/tiny-lm-heldout.txt (context 128, stride 64, "
             f"{next(iter(ppl.values())).tokens} tokens). Peak RSS: the lm_bench process (numpy + runtime + model).",
             "",

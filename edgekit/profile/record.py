@@ -106,6 +106,7 @@ class LMFigures:
     decode_ms: Latency | None = _opt()
     tokens_per_s_p50: float | None = _opt()
     tokens_per_s_p90: float | None = _opt()
+    decode_cpu_ms: Latency | None = _opt()  # process CPU time per decode step (all threads)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ greedy generation: a prefill of ``prompt`` random ids (seeded), then ``new - 1``
 
 - ``prefill_ms``: the prefill call; ``ttft_ms``: prefill + choosing the first token (what a user waits);
 - ``decode_ms``: every decode step of every timed run (per token);
-- ``tokens_per_s``: 1000 / decode_ms at its p50 and at its p90 (the slow end).
+- ``tokens_per_s``: 1000 / decode_ms at its p50 and at its p90 (the slow end);
+- ``decode_cpu_ms``: the process's CPU time per decode step (all threads): on a shared machine it
+  moves far less with other processes' load than the wall time does.
 Imports numpy and the model's backend only, like ``edgekit.load``.
 """
 from __future__ import annotations
@@ -48,28 +50,31 @@ def measure_lm(path: str, threads: int | None = None, prompt: int | None = None,
                          f"the cache holds {cap}", f"ask for at most {cap - prompt} new tokens")
     vocab = getattr(getattr(run, "lay", None), "vocab", None) or 2
     ids = np.random.default_rng(seed).integers(min(2, vocab - 1), vocab, prompt).astype(np.int64)
-    prefill, ttft, decode = [], [], []
+    prefill, ttft, decode, decode_cpu = [], [], [], []
     for r in range(warmup + runs):
         t0 = time.perf_counter_ns()
         logits = run.prefill(ids)
         t1 = time.perf_counter_ns()
         tok = pick(logits, 0.0, None, None)
         t2 = time.perf_counter_ns()
-        steps = []
+        steps, cpu = [], []
         for i in range(new - 1):
-            s = time.perf_counter_ns()
+            s, c = time.perf_counter_ns(), time.process_time_ns()
             tok = pick(run.decode(tok, prompt + i), 0.0, None, None)
             steps.append((time.perf_counter_ns() - s) / 1e6)
+            cpu.append((time.process_time_ns() - c) / 1e6)
         if r >= warmup:
             prefill.append((t1 - t0) / 1e6)
             ttft.append((t2 - t0) / 1e6)
             decode += steps
+            decode_cpu += cpu
     _, peak = _rss_mb()
     out = {"prompt_tokens": prompt, "new_tokens": new, "runs": runs, "cache": type(run).__name__,
            "prefill_ms": _stats(prefill), "ttft_ms": _stats(ttft), "peak_rss_mb": peak}
     if decode:
         d = _stats(decode)
-        out.update(decode_ms=d, tokens_per_s_p50=1000.0 / d["p50"], tokens_per_s_p90=1000.0 / d["p90"])
+        out.update(decode_ms=d, tokens_per_s_p50=1000.0 / d["p50"], tokens_per_s_p90=1000.0 / d["p90"],
+                   decode_cpu_ms=_stats(decode_cpu))
     return out
 
 
