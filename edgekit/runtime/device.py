@@ -424,12 +424,17 @@ def main(argv=None) -> int:
         record = measure(args.model, args.threads, args.warmup, None if args.duration else args.runs,
                          args.duration, args.seed)
     except Exception as exc:  # report every failure as data; the host turns it into an EdgekitError
-        err = {"kind": type(exc).__name__, "what": getattr(exc, "what", str(exc)),
-               "why": getattr(exc, "why", ""), "fix": getattr(exc, "fix", "")}
-        print(json.dumps({"error": err}))
-        return 3
+        return report_error(exc)
     print(json.dumps(record))
     return 0
+
+
+def report_error(exc: Exception) -> int:
+    """Print a failure as the JSON line the host turns back into an EdgekitError; the exit status 3."""
+    err = {"kind": type(exc).__name__, "what": getattr(exc, "what", str(exc)),
+           "why": getattr(exc, "why", ""), "fix": getattr(exc, "fix", "")}
+    print(json.dumps({"error": err}))
+    return 3
 
 
 if __name__ == "__main__":

@@ -93,10 +93,9 @@ def main(argv=None) -> int:
     try:
         record = measure_lm(args.model, args.threads, args.prompt, args.new, args.runs, args.warmup, args.seed)
     except Exception as exc:  # reported as data, as device.py does; the host raises it as an EdgekitError
-        err = {"kind": type(exc).__name__, "what": getattr(exc, "what", str(exc)),
-               "why": getattr(exc, "why", ""), "fix": getattr(exc, "fix", "")}
-        print(json.dumps({"error": err}))
-        return 3
+        from .device import report_error
+
+        return report_error(exc)
     print(json.dumps(record))
     return 0
 
