@@ -142,6 +142,7 @@ FILE_REF = obj({"sha256": sha256}, {"file": optional(text(255)), "name": optiona
                                     "from": text(64), "files": integer(0, 1 << 40)})
 MANIFEST_RULE = obj({"kind": text(), "schema": integer(1, 1 << 16), "models": array(MODEL, MAX_MODELS, 1)},
                     {"labels": text(255), "num_labels": integer(1, MAX_LABELS), "target": TARGET,
+                     "tokenizer": optional(text(255)),  # a text model's tokenizer.json (docs/lm.md)
                      "provenance": optional(obj({}, {"edgekit_version": text(64), "source_model": optional(FILE_REF),
                                                      "calibration_set": optional(FILE_REF)}))})
 
