@@ -62,11 +62,21 @@ class NodeCtx:
         self.names: set[str] = set()         # tensor names taken by this node (committed by the driver)
 
     # ---- errors ---------------------------------------------------------------------------
-    def unsupported(self, why: str) -> UnsupportedOpError:
+    def unsupported(self, why: str, fix: str = "") -> UnsupportedOpError:
         """An error to ``raise`` for an attribute/input combination this lowering cannot do."""
         return UnsupportedOpError(
             f"cannot convert {self.op_type} (node '{self.name}', opset {self.opset}) to TFLite", why,
-            "change the exporter settings for this layer or open an issue with the model")
+            fix or "change the exporter settings for this layer or open an issue with the model")
+
+    def _holdable(self, dtype, what: str) -> None:
+        """Refuse (naming this node) a value TFLite tensors cannot hold: int4/int2, float8/float4, string."""
+        from .writer import holds
+
+        if not holds(dtype):
+            name = "string" if np.dtype(dtype).kind in "OSU" else np.dtype(dtype).name
+            raise self.unsupported(f"{what} has dtype {name}, which TFLite tensors cannot hold",
+                                   "keep this tensor float32 (or int8/16/32/64, uint8, bool) in the model, "
+                                   "e.g. dequantize float8/int4 weights before export")
 
     # ---- reading inputs -------------------------------------------------------------------
     def get(self, v: Value, perm: Optional[Perm] = None, dtype=None) -> TTensor:
@@ -77,6 +87,7 @@ class NodeCtx:
         constants only (e.g. int64 shape -> int32).
         """
         perm = identity(v.rank) if perm is None else tuple(perm)
+        self._holdable(v.dtype, f"input {v.name}")
         if v.is_const:
             data = np.transpose(v.const, perm) if v.rank > 1 else v.const
             dtype = np.dtype(dtype or data.dtype)
@@ -100,6 +111,7 @@ class NodeCtx:
 
     def get_as_is(self, v: Value) -> tuple[TTensor, Perm]:
         """The tensor in whatever layout it already has (for layout-agnostic ops)."""
+        self._holdable(v.dtype, f"input {v.name}")
         if v.is_const:
             return self.get(v), identity(v.rank)
         return self._state.values[v.name]
@@ -167,6 +179,7 @@ class NodeCtx:
                                "the lowering must compute it (pass shape=...)")
         perm = identity(len(logical)) if perm is None else tuple(perm)
         dtype = np.dtype(dtype or self.graph.dtypes.get(name, np.float32))
+        self._holdable(dtype, f"output {name}")
         if perm != identity(len(logical)) and name in self.graph.outputs:
             name = f"{name}/{_perm_tag(perm)}"  # the ONNX name goes to the final transpose
         t = TTensor(self._unique(name), shape_of(perm, logical), dtype)

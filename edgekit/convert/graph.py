@@ -150,6 +150,11 @@ def from_onnx(proto, given_shapes: Optional[dict] = None) -> Graph:
     for vi in g.input:
         if vi.name in consts:
             continue  # old exporters list initializers as inputs too
+        kind = vi.type.WhichOneof("value")
+        if kind != "tensor_type":   # sequence, optional, map, sparse tensor
+            raise ModelError(f"graph input '{vi.name}' is a {kind.replace('_type', '')}, not a tensor",
+                             "TFLite models take and return dense tensors only",
+                             "export the model with tensor inputs (e.g. stack a sequence into one tensor)")
         dims = _dims(vi.type)
         if vi.name in given and dims is not None:
             dims = _given_dims(vi.name, dims, given[vi.name])

@@ -12,7 +12,13 @@ from .ir import TModel, TTensor
 _TYPES = {
     "float32": "FLOAT32", "float16": "FLOAT16", "int32": "INT32", "int64": "INT64", "uint8": "UINT8",
     "int8": "INT8", "int16": "INT16", "bool": "BOOL", "float64": "FLOAT64", "uint32": "UINT32",
+    "uint16": "UINT16", "uint64": "UINT64", "bfloat16": "BFLOAT16",
 }
+
+
+def holds(dtype) -> bool:
+    """Whether a TFLite tensor can hold ``dtype`` (int4, float8, string, complex cannot, here)."""
+    return np.dtype(dtype).name in _TYPES
 # TFLite's own converter aligns every buffer to 16 bytes (so kernels may use aligned SIMD loads on the
 # mapped file); we do the same.
 _ALIGN = 16
@@ -24,8 +30,12 @@ def tensor_type(dtype: np.dtype) -> int:
     from ai_edge_litert import schema_py_generated as fb
 
     name = _TYPES.get(np.dtype(dtype).name)
-    if name is None:
-        raise ValueError(f"no TFLite tensor type for {dtype}")
+    if name is None:   # lowerings refuse such values first (NodeCtx); this is the last line of defence
+        from ..errors import ConvertError
+
+        raise ConvertError(f"a tensor of dtype {dtype} cannot be written to TFLite",
+                           f"TFLite tensors here hold {', '.join(sorted(_TYPES))}",
+                           "cast the value to one of these types in the model")
     return getattr(fb.TensorType, name)
 
 

@@ -1,5 +1,9 @@
-"""Clip -> RELU / RELU6 / RELU_N1_TO_1 when the bounds are (0, inf), (0, 6), (-1, 1) (so they fuse
-into the producing conv), else MAXIMUM and/or MINIMUM with scalar constants."""
+"""Clip -> RELU / RELU6 / RELU_N1_TO_1 when the bounds are (0, inf), (0, 6), (-1, 1) on float32 (so they
+fuse into the producing conv), else MAXIMUM and/or MINIMUM with the bounds.
+
+Integer inputs use MAXIMUM/MINIMUM, which TFLite implements plainly for int8, uint8, int16, int32 and
+int64 (no scales); uint16/uint32 clip in int32/int64 and float16 in float32 (exact: a clip selects a
+value or a bound, and the bound is of the input's type). A missing bound is no op."""
 from __future__ import annotations
 
 from typing import Optional
@@ -8,49 +12,43 @@ import numpy as np
 
 from ..context import NodeCtx, Value
 from ..registry import lowering
-from ._base import FLOAT, check_dtypes
+from ._base import F32, as_dtype, emit, work_dtype
+from .max import MINMAX_TYPES
 
 _NAMED = {(0.0, np.inf): "RELU", (0.0, 6.0): "RELU6", (-1.0, 1.0): "RELU_N1_TO_1"}
 
 
-def clip_op(n: NodeCtx, x: Value, lo: float, hi: float):
-    check_dtypes(n, [x], FLOAT)
+def clip_op(n: NodeCtx, x: Value, lo: object = None, hi: object = None):
+    """Clip ``x`` between ``lo`` and ``hi``: python numbers (constants) or runtime ``Value``s; None = no bound."""
+    work = work_dtype(n, x.dtype, MINMAX_TYPES, "Clip")
     t, perm = n.get_as_is(x)
-    named = _NAMED.get((lo, hi))
-    if named:
-        return n.op(named, [t], n.out(0, perm, shape=x.shape))
-    out = t
-    if lo > -np.inf:
-        nxt = n.tensor(t.shape, t.dtype) if hi < np.inf else n.out(0, perm, shape=x.shape)
-        out = n.op("MAXIMUM", [out, n.const(np.array(lo, t.dtype))], nxt)
-    if hi < np.inf:
-        out = n.op("MINIMUM", [out, n.const(np.array(hi, t.dtype))], n.out(0, perm, shape=x.shape))
-    if out is t:  # no bounds at all: the identity
+    out_dtype = t.dtype
+    consts = all(b is None or not isinstance(b, Value) for b in (lo, hi))
+    if consts and work == F32 and out_dtype == F32:
+        named = _NAMED.get((-np.inf if lo is None else float(lo), np.inf if hi is None else float(hi)))
+        if named:
+            return n.op(named, [t], n.out(0, perm, shape=x.shape))
+    bounds = [(op, b) for op, b in (("MAXIMUM", lo), ("MINIMUM", hi)) if b is not None]
+    if not bounds:
         return t
-    return out
+    acc = as_dtype(n, t, work)
+    for i, (opcode, b) in enumerate(bounds):
+        bt = as_dtype(n, n.get(b), work) if isinstance(b, Value) else n.const(np.array(b, dtype=out_dtype).astype(work))
+        if i == len(bounds) - 1:
+            return emit(n, opcode, [acc, bt], n.out(0, perm, shape=x.shape, dtype=out_dtype), work)
+        acc = n.op(opcode, [acc, bt], n.tensor(acc.shape, work))
+
 
 
 @lowering("Clip", since=1)
 def clip_attr(n: NodeCtx, x: Value, *, min: float = -np.inf, max: float = np.inf):
-    return clip_op(n, x, float(min), float(max))
+    return clip_op(n, x, None if min == -np.inf else float(min), None if max == np.inf else float(max))
 
 
 @lowering("Clip", since=11)
 def clip(n: NodeCtx, x: Value, lo: Optional[Value] = None, hi: Optional[Value] = None):
-    check_dtypes(n, [x, lo, hi], FLOAT)
-    if (lo is not None and not lo.is_const) or (hi is not None and not hi.is_const):
-        return _clip_runtime(n, x, lo, hi)
-    return clip_op(n, x, float(lo.const) if lo is not None else -np.inf,
-                   float(hi.const) if hi is not None else np.inf)
-
-
-def _clip_runtime(n: NodeCtx, x: Value, lo: Optional[Value], hi: Optional[Value]):
-    """Bounds computed at run time (scalars): MAXIMUM then MINIMUM, in x's layout."""
-    t, perm = n.get_as_is(x)
-    out = t
-    if lo is not None:
-        nxt = n.tensor(t.shape) if hi is not None else n.out(0, perm, shape=x.shape)
-        out = n.op("MAXIMUM", [out, n.get(lo)], nxt)
-    if hi is not None:
-        out = n.op("MINIMUM", [out, n.get(hi)], n.out(0, perm, shape=x.shape))
-    return out
+    def bound(b: Optional[Value]):
+        if b is None or not b.is_const:
+            return b
+        return np.asarray(b.const).reshape(-1)[0].item()
+    return clip_op(n, x, bound(lo), bound(hi))

@@ -1,4 +1,5 @@
-"""Neg -> NEG (elementwise, keeps the layout)."""
-from ._base import unary
+"""Neg -> NEG (elementwise, keeps the layout); int8/int16 compute in int32 (see ``_base.work_dtype``:
+-(-128) wraps to -128 after the narrowing CAST, as in numpy)."""
+from ._base import F32, I32, I64, unary
 
-unary("Neg", "NEG", float_only=False)
+unary("Neg", "NEG", native=(F32, I32, I64))

@@ -1,4 +1,4 @@
-"""Not -> LOGICAL_NOT (elementwise on bool, keeps the layout)."""
-from ._base import unary
+"""Not -> LOGICAL_NOT (bool, elementwise, keeps the layout)."""
+from ._base import BOOL, unary
 
-unary("Not", "LOGICAL_NOT", float_only=False)
+unary("Not", "LOGICAL_NOT", native=(BOOL,))
