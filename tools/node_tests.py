@@ -150,12 +150,30 @@ def _onnx2tf_case(frozen, feeds, outputs, name, work: Path, rtol, tensor_only):
     files = sorted(done.glob("*_float32.tflite")) or sorted(done.glob("*.tflite"))
     if not files:
         return _backend.Outcome("refused", "onnx2tf wrote no .tflite")
-    return _backend.check_file(files[0], frozen, feeds, outputs, rtol, adapt=_nhwc_adapt)
+    def adapt(path, feeds):
+        got = _nhwc_run(path, feeds)
+        fixed = {}
+        for i, (vi, want) in enumerate(zip(frozen.graph.output, outputs)):
+            key = vi.name if vi.name in got else _match_name(vi.name, got) or (list(got)[i] if i < len(got) else None)
+            if key is not None:
+                fixed[vi.name] = _from_channels_last(got[key], want.shape)
+        return fixed
+
+    return _backend.check_file(files[0], frozen, feeds, outputs, rtol, adapt=adapt)
 
 
-def _nhwc_adapt(path, feeds):
-    """Run an onnx2tf file: it may take rank-3..5 inputs channels-last and return outputs so;
-    inputs are transposed to the shape the file asks for, outputs back when their shape says so."""
+def _from_channels_last(arr, want_shape):
+    import numpy as np
+
+    if arr.shape == tuple(want_shape) or arr.ndim < 3:
+        return arr
+    moved = np.moveaxis(arr, -1, 1)
+    return moved if moved.shape == tuple(want_shape) else arr
+
+
+def _nhwc_run(path, feeds):
+    """Run an onnx2tf file (inputs by signature name): it may take rank-3..5 inputs channels-last, so
+    inputs are transposed to the shape the file asks for (outputs are moved back by the caller)."""
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
@@ -176,7 +194,7 @@ def _nhwc_adapt(path, feeds):
             interp.set_tensor(d["index"], _to_shape(arr, tuple(d["shape"])))
         interp.invoke()
         got = {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
-    return {k: np.asarray(v) for k, v in got.items()} | _by_position(got)
+    return {k: np.asarray(v) for k, v in got.items()}
 
 
 def _match_name(name, details):
@@ -191,10 +209,6 @@ def _to_shape(arr, want):
         return arr
     moved = np.moveaxis(arr, 1, -1)
     return moved if tuple(moved.shape) == tuple(want) else arr
-
-
-def _by_position(got):
-    return {f"#{i}": v for i, v in enumerate(got.values())}
 
 
 # ---- the pool --------------------------------------------------------------------------------------
@@ -357,6 +371,12 @@ def registry_ops() -> set:
     return set(registry.supported_ops()) | {"Constant"}   # Constant nodes are read as constants
 
 
+def case_ops(case_dir: Path) -> set:
+    import onnx
+
+    return {n.op_type for n in onnx.load(str(case_dir / "model.onnx"), load_external_data=False).graph.node}
+
+
 def refusal_group(rec: dict) -> str:
     """A refusal message without node names and values: what groups equal reasons."""
     text = rec.get("detail", "")
@@ -382,6 +402,8 @@ def summary(results: dict, registry: set, tools: list[str]) -> str:
     lines = ["| cases | converter | " + " | ".join(STATUSES) + " | matched % |", "|---|---|" + "---|" * (len(STATUSES) + 1)]
     for label, names in ((f"registry ({len(reg)})", reg), (f"all ({len(all_names)})", all_names)):
         for tool in tools:
+            if not set(names) <= set(results[tool]):   # this tool did not run on every case of the row
+                continue
             row = counts(tool, names)
             lines.append(f"| {label} | {tool} | " + " | ".join(map(str, row)) + f" | {100 * row[0] / max(1, len(names)):.1f} |")
     body = "\n".join(lines)
@@ -410,6 +432,7 @@ def main() -> int:
     ap.add_argument("--fresh", action="store_true", help="forget earlier results")
     ap.add_argument("--only", default=None, help="regex on case names (development)")
     ap.add_argument("--onnx2tf", default=None, metavar="PYTHON", help="python of a venv with onnx2tf 2.x")
+    ap.add_argument("--onnx2tf-all", action="store_true", help="onnx2tf on every case, not only the registry ones")
     ap.add_argument("--markdown", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -426,18 +449,21 @@ def main() -> int:
         cases = [c for c in cases if re.search(args.only, c.name)]
     tools = ["edgekit"] + (["onnx2tf"] if args.onnx2tf else [])
     t0, cpu0 = time.time(), _children_cpu()
+    registry = registry_ops()
+    scope = {"edgekit": cases}
     if args.onnx2tf:
-        onnx2tf_convert(args.onnx2tf, cases, work, args.jobs, _progress(len(cases), "onnx2tf convert"))
+        scope["onnx2tf"] = cases if args.onnx2tf_all else [c for c in cases if case_ops(c) <= registry]
+        onnx2tf_convert(args.onnx2tf, scope["onnx2tf"], work, args.jobs, _progress(len(scope["onnx2tf"]), "onnx2tf convert"))
     results = {}
     for tool in tools:
         path = work / f"results-{tool}.jsonl"
         if args.fresh:
             path.unlink(missing_ok=True)
         done = read_results(path)
-        todo = [c for c in cases if c.name not in done]
+        todo = [c for c in scope[tool] if c.name not in done]
         run_pool(todo, tool, work, args.jobs, path, _progress(len(todo), tool))
-        results[tool] = {k: v for k, v in read_results(path).items() if k in {c.name for c in cases}}
-    text = summary(results, registry_ops(), tools)
+        results[tool] = {k: v for k, v in read_results(path).items() if k in {c.name for c in scope[tool]}}
+    text = summary(results, registry, tools)
     elapsed, cpu = time.time() - t0, _children_cpu() - cpu0
     import onnx
 
