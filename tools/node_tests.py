@@ -114,8 +114,6 @@ def load_case(case_dir: Path):
 
 # ---- one case (runs in a worker process) ---------------------------------------------------------
 def run_one(case_dir: Path, tool: str, work: Path, rtol: float = 1e-5) -> dict:
-    import numpy as np
-
     from tests.convert import _backend
 
     model, inputs, outputs, tensor_only = load_case(case_dir)
@@ -132,7 +130,6 @@ def run_one(case_dir: Path, tool: str, work: Path, rtol: float = 1e-5) -> dict:
     rec.update(status=out.status, detail=out.detail[:400], cpu_s=round(time.process_time() - t0, 3))
     if out.status == "pass" and not tensor_only:
         rec.update(status="traceback", detail="a graph with sequence/optional I/O was converted")
-    del np
     return rec
 
 
@@ -222,14 +219,15 @@ def worker_main(tool: str, work: Path) -> None:
         print(json.dumps(rec), flush=True)
 
 
-def run_pool(cases: list[Path], tool: str, work: Path, jobs: int, results: Path, progress) -> None:
-    todo = list(reversed(cases))
-    lock = threading.Lock()
+def serve(items: list, argv: list[str], cwd: Path, jobs: int, request, handle) -> None:
+    """Feed ``items`` to ``jobs`` long-lived worker processes (``argv``), one request line each, and call
+    ``handle(item, reply_line)``; a worker that dies or exceeds CASE_TIMEOUT_S on an item is replaced and
+    ``handle`` gets ``""`` (with the exit code in ``serve.last_rc``)."""
+    todo, lock = list(reversed(items)), threading.Lock()
 
     def spawn():
-        return subprocess.Popen([sys.executable, __file__, "--worker", tool, "--work", str(work)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                text=True, cwd=ROOT)
+        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True, cwd=cwd)
 
     def drive():
         proc = spawn()
@@ -237,30 +235,23 @@ def run_pool(cases: list[Path], tool: str, work: Path, jobs: int, results: Path,
             with lock:
                 if not todo:
                     break
-                case = todo.pop()
+                item = todo.pop()
             timer = threading.Timer(CASE_TIMEOUT_S, proc.kill)
             timer.start()
-            line = ""
             try:
-                proc.stdin.write(f"{case}\n")
+                proc.stdin.write(request(item) + "\n")
                 proc.stdin.flush()
                 line = proc.stdout.readline()
-            except (BrokenPipeError, OSError):
-                pass
+            except OSError:
+                line = ""
             timer.cancel()
-            if line:
-                rec = json.loads(line)
-            else:               # the worker died on this case (LiteRT abort) or timed out
+            if not line:
                 proc.kill()
                 proc.wait()
-                rc = proc.returncode
-                rec = {"case": case.name, "status": "unrunnable",
-                       "detail": f"the process died running this case (exit {rc}: a LiteRT abort or timeout)"}
+                serve.last_rc = proc.returncode
                 proc = spawn()
             with lock:
-                with results.open("a") as fh:
-                    fh.write(json.dumps(rec) + "\n")
-                progress(rec)
+                handle(item, line)
         proc.stdin.close()
         proc.wait()
 
@@ -269,6 +260,19 @@ def run_pool(cases: list[Path], tool: str, work: Path, jobs: int, results: Path,
         t.start()
     for t in threads:
         t.join()
+
+
+def run_pool(cases: list[Path], tool: str, work: Path, jobs: int, results: Path, progress) -> None:
+    """Each case in a worker of this script (``--worker``); records appended to ``results``."""
+    def handle(case, line):
+        rec = json.loads(line) if line else {
+            "case": case.name, "status": "unrunnable",
+            "detail": f"the process died running this case (exit {serve.last_rc}: a LiteRT abort or timeout)"}
+        with results.open("a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        progress(rec)
+
+    serve(cases, [sys.executable, __file__, "--worker", tool, "--work", str(work)], ROOT, jobs, str, handle)
 
 
 def read_results(path: Path) -> dict:
@@ -325,43 +329,14 @@ def onnx2tf_convert(python: str, cases: list[Path], work: Path, jobs: int, progr
         src.parent.mkdir(parents=True, exist_ok=True)
         onnx.save(frozen, str(src))
         pending.append((src, out))
-    todo, lock = list(reversed(pending)), threading.Lock()
+    def handle(item, line):
+        if not line:
+            item[1].mkdir(parents=True, exist_ok=True)
+            (item[1] / "status.json").write_text(json.dumps(
+                {"ok": False, "traceback": True, "error": f"onnx2tf's process died (exit {serve.last_rc})"}))
+        progress({"case": item[1].name, "status": "converted"})
 
-    def drive():
-        proc = subprocess.Popen([python, "-c", _ONNX2TF_WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True, cwd=work)
-        while True:
-            with lock:
-                if not todo:
-                    break
-                src, out = todo.pop()
-            timer = threading.Timer(CASE_TIMEOUT_S, proc.kill)
-            timer.start()
-            try:
-                proc.stdin.write(f"{src} {out}\n")
-                proc.stdin.flush()
-                line = proc.stdout.readline()
-            except OSError:
-                line = ""
-            timer.cancel()
-            if not line:
-                proc.kill()
-                proc.wait()
-                out.mkdir(parents=True, exist_ok=True)
-                (out / "status.json").write_text(json.dumps(
-                    {"ok": False, "traceback": True, "error": f"onnx2tf's process died (exit {proc.returncode})"}))
-                proc = subprocess.Popen([python, "-c", _ONNX2TF_WORKER], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=work)
-            with lock:
-                progress({"case": out.name, "status": "converted"})
-        proc.stdin.close()
-        proc.wait()
-
-    threads = [threading.Thread(target=drive) for _ in range(max(1, jobs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    serve(pending, [python, "-c", _ONNX2TF_WORKER], work, jobs, lambda item: f"{item[0]} {item[1]}", handle)
 
 
 # ---- report ----------------------------------------------------------------------------------------
