@@ -20,6 +20,12 @@ FLOAT = (np.dtype(np.float32),)
 I8, U8, I16, U16, I32, U32, I64 = (np.dtype(t) for t in ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64"))
 F16, F32 = np.dtype(np.float16), np.dtype(np.float32)
 BOOL = np.dtype(np.bool_)
+try:   # numpy's bfloat16 comes from ml_dtypes (an onnx dependency)
+    import ml_dtypes
+
+    BF16 = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover
+    BF16 = None
 
 
 def options(name: str, **fields):
@@ -95,12 +101,13 @@ def broadcast_operand(n: NodeCtx, v: Value, rank: int, perm: Perm, dtype=None) -
 #   wrapping arithmetic even when the wide op itself overflows. Div: quotients of narrow values fit the
 #   narrow type (except MIN / -1, which wraps the same way in numpy) and int32 DIV truncates toward zero
 #   like ONNX (-7 / 2 = -3, checked in test_int_dtypes.py). Max/Min/comparisons: widening keeps order.
-# * float16 -> float32: float32 holds every float16 exactly and has more than 2 * 11 + 2 significand bits,
+# * float16/bfloat16 -> float32: float32 holds every float16 and bfloat16 exactly and has more than
+#   2 * 11 + 2 significand bits (bfloat16: 8),
 #   so one float32 add/sub/mul/div/sqrt rounded to float16 is the correctly rounded float16 result (the
 #   double rounding is innocuous; the same argument as for float32 computed in float64); Max/Min and
 #   comparisons only select or order values.
 # float64 (and uint64) have no exact wider type in TFLite: refused.
-_WIDER = {I8: I32, U8: I32, I16: I32, U16: I32, U32: I64, F16: F32, BOOL: I32}
+_WIDER = {I8: I32, U8: I32, I16: I32, U16: I32, U32: I64, F16: F32, BF16: F32, BOOL: I32}
 
 
 def work_dtype(n: NodeCtx, dtype, native, what: str = "", widen=_WIDER) -> np.dtype:
