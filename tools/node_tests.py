@@ -5,7 +5,8 @@ Every node case the installed onnx package's case generators write (``onnx/backe
 layout: ``model.onnx`` + ``test_data_set_0/{input,output}_N.pb``) has its parameter inputs frozen to
 constants (``tests/convert/_backend.freeze``: weights, shapes, axes, pads, scales...; edgekit converts
 static models), is converted, run in LiteRT (XNNPACK, 1 thread) and compared with the expected outputs
-(``_backend.compare``: float32 within 1e-5 * max(1, range) + 1e-6, integers and bools exactly).
+(``_backend.compare``: float32 within 1e-5 * max(1, range, max |value|) + 1e-6, integers and bools
+exactly).
 Outcomes: matched / refused (one-line EdgekitError) / traceback / unrunnable (LiteRT cannot load or
 run the file, or the process died) / mismatch.
 
@@ -24,7 +25,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -418,6 +418,14 @@ def main() -> int:
     if not 1 <= args.jobs <= 16:
         ap.error("--jobs must be 1-16")
     (work / "tflite").mkdir(parents=True, exist_ok=True)
+    import fcntl
+
+    lock = (work / ".lock").open("w")
+    try:   # one run per work directory: two would append the same cases to one results file
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"node_tests: another run is using {work}; wait for it or pass another --work", file=sys.stderr)
+        return 1
     data = node_data(Path(args.data) if args.data else work / "data")
     cases = sorted(p for p in data.iterdir() if (p / "model.onnx").exists())
     if args.only:
@@ -442,7 +450,9 @@ def main() -> int:
     elapsed, cpu = time.time() - t0, _children_cpu() - cpu0
     import onnx
 
-    head = (f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
+    from bench_quantize import cpu_info
+
+    head = (f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {cpu_info()}, "
             f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; onnx {onnx.__version__}; "
             f"command: `python tools/node_tests.py --jobs {args.jobs}{' --onnx2tf PY' if args.onnx2tf else ''}`; "
             f"this run: {elapsed:.0f} s wall, {cpu:.0f} s CPU in workers (resumed runs count only new cases)")
@@ -456,8 +466,8 @@ def main() -> int:
 
 _INTRO = """Every node case of the installed onnx package's backend test generators, parameter inputs frozen to
 constants (`tests/convert/_backend.freeze`), converted, run in LiteRT (XNNPACK) and compared with the
-expected outputs (float32 within 1e-5 x max(1, range) + 1e-6, float16 within 2^-10 x max(1, range),
-integers/bools exactly). "registry" = cases whose ops all have an edgekit lowering today. `refused` = a
+expected outputs (float32 within 1e-5 x max(1, range, max |value|) + 1e-6, float16 within 2^-10 of the
+same scale, integers/bools exactly). "registry" = cases whose ops all have an edgekit lowering today. `refused` = a
 one-line EdgekitError before any file is written; `traceback` = any other exception (also a lowering
 bug wrapped into a ConvertError); `unrunnable` = the written file does not load or run in LiteRT (or
 the process died); `mismatch` = it runs with wrong outputs.

@@ -131,7 +131,7 @@ def convert_and_check(model, feeds: dict, outputs: list, path: Path, rtol: float
     (LiteRT cannot load or run the written file); "mismatch".
     """
     import edgekit
-    from edgekit.errors import EdgekitError
+    from edgekit.errors import ConvertError, EdgekitError
 
     try:
         with warnings.catch_warnings():
@@ -139,7 +139,8 @@ def convert_and_check(model, feeds: dict, outputs: list, path: Path, rtol: float
             edgekit.convert(model, path)
     except EdgekitError as exc:
         cause = exc.__cause__
-        if cause is not None and not isinstance(cause, EdgekitError):   # a lowering bug, wrapped
+        if isinstance(exc, ConvertError) and cause is not None and not isinstance(cause, EdgekitError):
+            # lower.py wraps an exception escaping a lowering (a bug) into a one-line ConvertError
             return Outcome("traceback", f"{type(cause).__name__} in a lowering: {exc}")
         return Outcome("refused", str(exc))
     except Exception as exc:  # noqa: BLE001  (reported with its type)
@@ -149,8 +150,8 @@ def convert_and_check(model, feeds: dict, outputs: list, path: Path, rtol: float
 
 def check_file(path: Path, model, feeds: dict, outputs: list, rtol: float = 1e-5, adapt=None) -> Outcome:
     """Run the .tflite at ``path`` (signature serving_default) and compare with the reference
-    ``outputs`` (aligned with ``model.graph.output``). ``adapt(feeds, runner) -> (feeds, fix_output)``
-    may rearrange inputs/outputs for a converter that changes the I/O layout (onnx2tf's NHWC)."""
+    ``outputs`` (aligned with ``model.graph.output``). ``adapt(path, feeds) -> {onnx output name: array}``
+    replaces the plain run for a converter that changes the I/O layout (onnx2tf's NHWC)."""
     from .conftest import run_tflite
 
     try:
