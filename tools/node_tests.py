@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -324,11 +325,14 @@ def onnx2tf_convert(python: str, cases: list[Path], work: Path, jobs: int, progr
             out.mkdir(parents=True, exist_ok=True)
             (out / "status.json").write_text(json.dumps({"ok": False, "error": "sequence/optional I/O (not run)"}))
             continue
-        frozen, _ = _backend.freeze(model, inputs)
         src = work / "frozen" / f"{case.name}.onnx"
-        src.parent.mkdir(parents=True, exist_ok=True)
-        onnx.save(frozen, str(src))
+        if not src.exists():
+            frozen, _ = _backend.freeze(model, inputs)
+            src.parent.mkdir(parents=True, exist_ok=True)
+            onnx.save(frozen, str(src))
         pending.append((src, out))
+    # in a hashed order, so that an interrupted run has converted a uniform sample of the cases
+    pending.sort(key=lambda item: hashlib.sha256(item[1].name.encode()).hexdigest())
     def handle(item, line):
         if not line:
             item[1].mkdir(parents=True, exist_ok=True)
@@ -375,7 +379,12 @@ def summary(results: dict, registry: set, tools: list[str]) -> str:
     all_names = sorted(first)
     reg = [n for n in all_names if set(first[n].get("ops", [])) <= registry]
     lines = ["| cases | converter | " + " | ".join(STATUSES) + " | matched % |", "|---|---|" + "---|" * (len(STATUSES) + 1)]
-    for label, names in ((f"registry ({len(reg)})", reg), (f"all ({len(all_names)})", all_names)):
+    groups = [(f"registry ({len(reg)})", reg), (f"all ({len(all_names)})", all_names)]
+    for tool in tools[1:]:
+        sub = [n for n in reg if n in results[tool]]
+        if len(sub) < len(reg):   # a sample (an interrupted run): both converters on the same cases
+            groups.insert(1, (f"registry, {tool}'s sample ({len(sub)}, hashed order)", sub))
+    for label, names in groups:
         for tool in tools:
             if not set(names) <= set(results[tool]):   # this tool did not run on every case of the row
                 continue
@@ -408,6 +417,8 @@ def main() -> int:
     ap.add_argument("--only", default=None, help="regex on case names (development)")
     ap.add_argument("--onnx2tf", default=None, metavar="PYTHON", help="python of a venv with onnx2tf 2.x")
     ap.add_argument("--onnx2tf-all", action="store_true", help="onnx2tf on every case, not only the registry ones")
+    ap.add_argument("--onnx2tf-cached", action="store_true",
+                    help="compare onnx2tf only on cases it has converted already (no new conversions)")
     ap.add_argument("--markdown", action="store_true", help="write the table into docs/benchmarks.md")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -436,6 +447,8 @@ def main() -> int:
     scope = {"edgekit": cases}
     if args.onnx2tf:
         scope["onnx2tf"] = cases if args.onnx2tf_all else [c for c in cases if case_ops(c) <= registry]
+        if args.onnx2tf_cached:
+            scope["onnx2tf"] = [c for c in scope["onnx2tf"] if (work / "onnx2tf" / c.name / "status.json").exists()]
         onnx2tf_convert(args.onnx2tf, scope["onnx2tf"], work, args.jobs, _progress(len(scope["onnx2tf"]), "onnx2tf convert"))
     results = {}
     for tool in tools:
