@@ -7,11 +7,12 @@ import numpy as np
 
 from ..context import NodeCtx, Value
 from ..registry import lowering
-from ._base import FLOAT, check_dtypes
+from ._base import FLOAT, as_dtype, work_dtype
 
 
 @lowering("IsNaN", since=9)
 def is_nan(n: NodeCtx, x: Value):
-    check_dtypes(n, [x], FLOAT)
+    work = work_dtype(n, x.dtype, FLOAT, "IsNaN")   # float16/bfloat16 -> float32 keeps NaN a NaN
     t, perm = n.get_as_is(x)
+    t = as_dtype(n, t, work)
     return n.op("NOT_EQUAL", [t, t], n.out(0, perm, shape=x.shape, dtype=np.bool_))
