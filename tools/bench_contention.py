@@ -143,6 +143,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=300, help="onnxruntime runs")
     ap.add_argument("--only", default=None, help="comma-separated case name prefixes")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--from-log", default=None, metavar="FILE",
+                    help="render the report from the stderr lines of a run (e.g. one stopped after its first rep)")
     ap.add_argument("--child", nargs=3, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -150,6 +152,8 @@ def main(argv=None) -> int:
         (child_distill if kind == "distill" else child_ort)(mode == "fixed", int(n))
         return 0
     todo = cases(args)
+    if args.from_log:
+        return from_log(args, todo)
     if args.only:
         todo = {k: v for k, v in todo.items() if any(k.startswith(p) for p in args.only.split(","))}
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -176,7 +180,36 @@ def main(argv=None) -> int:
     return 0
 
 
-def report(todo, results, args, started, load_before) -> str:
+def from_log(args, todo) -> int:
+    """Re-render the report from ``rep R load L: NAME: W s wall, C s CPU (loadavg ...)`` lines."""
+    import re
+
+    results: dict = {}
+    loads = []
+    for line in Path(args.from_log).read_text().splitlines():
+        m = re.match(r"rep (\d+) load (\d+): (.+): ([\d.]+) s wall, ([\d.]+) s CPU \(loadavg ([\d. ]+)\)", line)
+        if m:
+            results.setdefault((m[3], int(m[2])), []).append((float(m[4]), float(m[5])))
+            loads.append(m[6])
+    names = [n for n in todo if (n, 0) in results and (n, args.load) in results]
+    if not names:
+        print("no case has both a quiet and a loaded run in the log yet", file=sys.stderr)
+        return 1
+    args.reps = min(len(results[(n, lv)]) for n in names for lv in (0, args.load))
+    for key in results:
+        results[key] = results[key][:args.reps]  # whole repetitions only, side by side
+    ended = datetime.fromtimestamp(Path(args.from_log).stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = report({n: todo[n] for n in names}, results, args, f"run ended {ended}", loads[0] if loads else "?",
+                  end=loads[-1] if loads else "?")
+    print(text)
+    if args.write_docs:
+        from bench_quantize import write_docs
+
+        write_docs(text, "## CPU contention")
+    return 0
+
+
+def report(todo, results, args, started, load_before, end: str | None = None) -> str:
     def med(name, load, i):
         return statistics.median(r[i] for r in results[(name, load)])
 
@@ -191,7 +224,7 @@ def report(todo, results, args, started, load_before) -> str:
         "Issue 17 item 10: edgekit on a busy machine; goal: at load 4 on 2 cores at most 3x the quiet time.",
         "",
         f"- date: {started}; machine: {cores} usable cores, shared with other jobs (load average "
-        f"{load_before} at the start, {loadavg()} at the end): the \"quiet\" runs are not idle",
+        f"{load_before} at the start, {end or loadavg()} at the end): the \"quiet\" runs are not idle",
         f"- command: `python tools/bench_contention.py --load {args.load} --reps {args.reps} --epochs {args.epochs}"
         f" --images {args.images} --runs {args.runs}`",
         f"- loaded = {args.load} extra busy-loop processes; medians of {args.reps} interleaved repetitions, each "
