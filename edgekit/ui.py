@@ -6,11 +6,15 @@ from typing import Iterable, Sequence
 
 
 def progress(iterable: Iterable, total: int | None = None, desc: str = "", unit: str = "it", leave: bool = False):
-    """A progress bar on stderr (hidden when stderr is not a terminal, so logs stay clean)."""
+    """A progress bar on stderr (hidden when stderr is not a terminal, so logs stay clean; a running
+    ``Heartbeat`` then reports the count and an ETA in its lines instead)."""
     from tqdm import tqdm
 
-    return tqdm(iterable, total=total, desc=desc, unit=unit, leave=leave, file=sys.stderr,
-                disable=None, dynamic_ncols=True)
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)
+    bar = tqdm(iterable, total=total, desc=desc, unit=unit, leave=leave, file=sys.stderr,
+               disable=None, dynamic_ncols=True)
+    return bar if _ACTIVE is None else _tracked(bar, _ACTIVE, desc, total, unit)
 
 
 def print_warnings(command: str, caught, own_only: bool = True) -> None:
@@ -57,3 +61,139 @@ def table(rows: Sequence[Sequence], headers: Sequence[str], title: str | None = 
     lines = ([title] if title else []) + [fmt(headers), "  ".join("-" * w for w in widths)]
     lines += [fmt(r) for r in cells]
     return "\n".join(lines)
+
+
+# --- heartbeat: progress in logs -----------------------------------------------------------------
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s} s" if s < 60 else f"{s // 60}m{s % 60:02d}s"
+
+
+class Heartbeat:
+    """Progress lines for logs: when stderr is not a terminal (tqdm bars are hidden there), a line every
+    ``interval`` seconds of silence says what runs, for how long, and how far along it is with an ETA.
+
+    A background thread prints it, so steps without natural progress points (a conversion, one long
+    library call) show they are alive. It writes to its own duplicate of the stderr file descriptor:
+    code that silences fd 2 for a while (``edgekit.runtime.device.quiet_stderr``) does not hold the
+    heartbeat back. Use as a context manager; ``activity``/``advance`` update what it shows.
+    """
+
+    def __init__(self, interval: float = 15.0, *, enabled: bool | None = None, stream=None, clock=None):
+        import time
+
+        self.interval = interval
+        self.enabled = (not _isatty(sys.stderr)) if enabled is None else enabled
+        self.clock = clock or time.monotonic
+        self._stream = stream
+        self._own = None
+        self.start = self.last = self.step_start = self.clock()
+        self.what = "working"
+        self.count: tuple | None = None  # (desc, done, total, unit, started)
+        self._stop = None
+
+    # what is shown
+    def activity(self, what: str) -> None:
+        self.what, self.count, self.step_start = what, None, self.clock()
+
+    def advance(self, desc: str, done: int, total: int | None, unit: str) -> None:
+        now = self.clock()
+        if self.count is None or self.count[0] != desc or done < self.count[1]:
+            self.count = (desc, done, total, unit, now)
+        else:
+            self.count = (desc, done, total, unit, self.count[4])
+
+    def touch(self) -> None:
+        """Output was just printed: the next beat is due ``interval`` from now."""
+        self.last = self.clock()
+
+    def line(self) -> str:
+        now = self.clock()
+        parts = [f"{self.what}: {duration(now - self.step_start)}"]
+        if self.count is not None:
+            desc, done, total, unit, started = self.count
+            text = f"{desc} {done}/{total} {unit}" if total else f"{desc} {done} {unit}"
+            if done > 0:
+                per = (now - started) / done
+                text += f", {per:.2g} s/{unit}" + (f", ETA {duration(per * (total - done))}" if total else "")
+            parts.append(text)
+        parts.append(f"{duration(now - self.start)} since start")
+        return "      ... " + "; ".join(parts)
+
+    def tick(self) -> bool:
+        """Print a line if ``interval`` seconds passed without output; True when it printed."""
+        if not self.enabled or self.clock() - self.last < self.interval:
+            return False
+        out = self._own or self._stream or sys.stderr
+        try:
+            out.write(self.line() + "\n")
+            out.flush()
+        except (OSError, ValueError):  # a closed log: progress is not worth failing for
+            return False
+        self.touch()
+        return True
+
+    # lifetime
+    def __enter__(self):
+        import threading
+
+        global _ACTIVE
+        self.start = self.last = self.step_start = self.clock()
+        if self.enabled:
+            if self._stream is None:
+                try:
+                    import os
+
+                    self._own = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+                except (AttributeError, OSError, ValueError):  # no real fd (captured): write to the object
+                    self._own = None
+            self._stop = threading.Event()
+            thread = threading.Thread(target=self._run, name="edgekit-heartbeat", daemon=True)
+            thread.start()
+        self._prev, _ACTIVE = _ACTIVE, self
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(min(1.0, self.interval / 4)):
+            self.tick()
+
+    def __exit__(self, *exc) -> None:
+        global _ACTIVE
+        _ACTIVE = self._prev
+        if self._stop is not None:
+            self._stop.set()
+        if self._own is not None:
+            self._own.close()
+            self._own = None
+
+
+_ACTIVE: Heartbeat | None = None
+
+
+def activity(what: str) -> None:
+    """Tell the running heartbeat (if any) what is happening now."""
+    if _ACTIVE is not None:
+        _ACTIVE.activity(what)
+
+
+def touch() -> None:
+    """Output was printed: the running heartbeat (if any) waits a full interval before its next line."""
+    if _ACTIVE is not None:
+        _ACTIVE.touch()
+
+
+def _tracked(bar, hb: Heartbeat, desc: str, total: int | None, unit: str):
+    try:
+        for n, item in enumerate(bar, 1):
+            yield item
+            hb.advance(desc or "progress", n, total, unit)
+    finally:
+        bar.close()

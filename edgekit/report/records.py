@@ -38,6 +38,9 @@ class Row:
     agreement: float | None = None
     sqnr_db: float | None = None
     max_abs_error: float | None = None
+    budgets: dict = field(default_factory=dict)  # the target's budgets at measurement: latency_ms, memory_mb, model_mb
+    load_avg: float | None = None  # the measuring host's 1-minute load average (None: not recorded)
+    cores: int | None = None  # its CPU count
 
     @property
     def name(self) -> str:
@@ -121,7 +124,15 @@ def _profile_fields(r: dict, origin: str) -> dict | None:
         return None
     return {"target": rec.target, "measured_on": rec.measured_on,
             "runtime": rec.runtime.name if rec.runtime else None, "threads": rec.threads,
-            "model_bytes": rec.model_bytes, "latency": lat, "peak_mb": rec.memory_mb.peak_rss, "device": rec.device}
+            "model_bytes": rec.model_bytes, "latency": lat, "peak_mb": rec.memory_mb.peak_rss, "device": rec.device,
+            "budgets": {k: v.limit for k, v in rec.budget.items()}, **_host_load(rec.host)}
+
+
+def _host_load(host: dict) -> dict:
+    """The measuring host's 1-minute load average and CPU count (the runner records both in ``host``)."""
+    load, cores = host.get("load_avg"), host.get("cores")
+    load = _number(load[0]) if isinstance(load, (list, tuple)) and load else _number(load)
+    return {"load_avg": load, "cores": int(cores) if _number(cores) is not None and cores > 0 else None}
 
 
 def _eval_fields(r: dict) -> dict:

@@ -12,6 +12,7 @@ from html import escape
 FORMAT_COLORS = {"onnx": "#1f77b4", "tflite": "#ff7f0e"}
 OTHER_COLOR = "#7f7f7f"
 PARETO_COLOR = "#d62728"
+BUDGET_COLOR = "#9467bd"  # the target's budget lines
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"'
 
 
@@ -124,52 +125,143 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     return front
 
 
-def _place_labels(marks: list[tuple[float, float, str]], right: float) -> list[tuple[float, float, str]]:
-    """Put each label right of its point, nudged down until it overlaps no earlier label (width guessed)."""
-    placed, boxes = [], []
-    for x, y, text in sorted(marks, key=lambda m: (m[1], m[0])):
-        w = 6.2 * len(text)
+def _place_labels(marks: list[tuple[float, float, str]], right: float, top: float = 0.0,
+                  bottom: float = 1e9) -> list[tuple[float, float, str]]:
+    """Put each tag right of its point (left near the edge), moved down then up until it overlaps no
+    earlier tag and no other point (width guessed from the text); returns (x, y, text) per mark, in order."""
+    placed: list = [None] * len(marks)
+    boxes: list[tuple[float, float, float]] = []
+    points = [(x, y) for x, y, _ in marks]
+    for k in sorted(range(len(marks)), key=lambda k: (marks[k][1], marks[k][0])):
+        x, y, text = marks[k]
+        w = 6.2 * len(text) + 2
         lx = x + 8 if x + 8 + w <= right else x - 8 - w
-        ly = y + 4
-        for _ in range(8):
-            if not any(abs(ly - by) < 12 and lx < bx + bw and bx < lx + w for bx, by, bw in boxes):
-                break
-            ly += 12
+
+        def free(ly):
+            return top <= ly - 9 and ly <= bottom and not any(
+                abs(ly - by) < 12 and lx < bx + bw and bx < lx + w for bx, by, bw in boxes) and not any(
+                (px, py) != (x, y) and lx - 5 < px < lx + w + 5 and ly - 14 < py < ly + 5 for px, py in points)
+
+        ly = next((y + 4 + d for d in (0, 12, -12, 24, -24, 36, -36, 48, -48, 60) if free(y + 4 + d)), y + 4)
         boxes.append((lx, ly, w))
-        placed.append((lx, ly, text))
+        placed[k] = (lx, ly, text)
     return placed
 
 
-def scatter(points: list[dict], title: str, x_label: str, y_label: str, width: int = 560, height: int = 340) -> str:
-    """Points ``{x, y, label, format, tip}``; the Pareto front (min x, max y) is ringed and joined by steps."""
-    left, right, top, bottom = 62, width - 16, 46, height - 56
-    ax = Axis([p["x"] for p in points], left, right)
-    ay = Axis([p["y"] for p in points], bottom, top, log_ratio=None, pad=0.12)
+def _budget_x(ax: "Axis", value: float, top: float, bottom: float, text: str, label: str | None = None,
+              label_y: float | None = None) -> list[str]:
+    """A vertical dashed line at a budget; ``label`` (default ``text``) at its top, inside the plot, or
+    centred above it at ``label_y``. ``text`` is the hover title."""
+    x = ax(value)
+    out = [f'<line class="budget" x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom:.1f}" stroke="{BUDGET_COLOR}" '
+           f'stroke-width="2" stroke-dasharray="6 3"><title>{_e(text)}</title></line>']
+    if label_y is None:
+        out.append(f'<text x="{x - 4:.1f}" y="{top + 11:.1f}" text-anchor="end" fill="{BUDGET_COLOR}" '
+                   f'font-size="10">{_e(label or text)}</text>')
+    else:
+        out.append(f'<text x="{x:.1f}" y="{label_y:.1f}" text-anchor="middle" fill="{BUDGET_COLOR}" '
+                   f'font-size="10">{_e(label or text)}</text>')
+    return out
+
+
+def _budget_lines(ax: "Axis", budgets, top: float, bottom: float, unit: str) -> list[str]:
+    """Budget lines of a bar/latency chart, labelled above the plot; a label that would overlap the one
+    before moves up a row."""
+    out, last = [], None
+    for value, text in sorted(budgets):
+        label = f"{_fmt(value)} {unit}"
+        x, w = ax(value), 6 * len(label)
+        row = 1 if last is not None and last[1] == 0 and abs(x - last[0]) < (w + last[2]) / 2 + 4 else 0
+        out += _budget_x(ax, value, top, bottom, text, label, top - 4 - 11 * row)
+        last = (x, row, w)
+    return out
+
+
+def _with_budget(values: list[float], budget: float | None) -> list[float]:
+    """The axis domain: the data plus the budget line, so the line is drawn where it belongs."""
+    return values + ([budget] if budget is not None and budget > 0 else [])
+
+
+def _finite_y(ys: list[float]) -> tuple[list[float], float | None]:
+    """Plot positions for y values where +inf (identical outputs: SQNR is infinite) sits on a row
+    above the finite values; returns (positions, the row's value or None)."""
+    finite = [y for y in ys if math.isfinite(y)]
+    if len(finite) == len(ys):
+        return ys, None
+    lo, hi = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    cap = hi + max((hi - lo) * 0.2, abs(hi) * 0.1, 5.0)
+    floor = lo - max((hi - lo) * 0.2, 5.0)
+    return [cap if y == math.inf else floor if y == -math.inf else y for y in ys], cap
+
+
+def scatter(points: list[dict], title: str, x_label: str, y_label: str, *, x_budget: float | None = None,
+            budget_text: str = "", width: int = 580, plot_height: int = 330) -> str:
+    """Points ``{x, y, key, label, format, tip}``; the Pareto front (min x, max y) is ringed and joined by
+    steps. Each point carries its short ``key`` (placed clear of other tags and points, with a leader
+    line when moved); the key below the plot names them. ``x_budget`` draws the target's latency budget."""
+    left, right, top, bottom = 62, width - 16, 46, plot_height - 56
+    ax = Axis(_with_budget([p["x"] for p in points], x_budget), left, right)
+    ys, cap = _finite_y([p["y"] for p in points])
+    ay = Axis(ys, bottom, top, log_ratio=None, pad=0.12)
     body = [f'<text x="{left}" y="18" font-size="13" font-weight="600" fill="#111">{_e(title)}</text>']
     body += _x_axis(ax, bottom, top, x_label, width) + _y_axis(ay, left, right, y_label)
+    if cap is not None:
+        body.append(f'<text x="{left - 6}" y="{ay(cap) + 4:.1f}" text-anchor="end" fill="#444">\u221e</text>')
+    if x_budget is not None:
+        body += _budget_x(ax, x_budget, top, bottom, budget_text or f"budget {_fmt(x_budget)}")
     front = pareto_front([(p["x"], p["y"]) for p in points])
     steps = sorted(front, key=lambda i: points[i]["x"])
     if steps:
-        d = f'M{ax(points[steps[0]]["x"]):.1f},{ay(points[steps[0]]["y"]):.1f}'
+        d = f'M{ax(points[steps[0]]["x"]):.1f},{ay(ys[steps[0]]):.1f}'
         for i in steps[1:]:
-            d += f' H{ax(points[i]["x"]):.1f} V{ay(points[i]["y"]):.1f}'
+            d += f' H{ax(points[i]["x"]):.1f} V{ay(ys[i]):.1f}'
         body.append(f'<path class="front" d="{d}" fill="none" stroke="{PARETO_COLOR}" stroke-width="1.5" '
                     f'stroke-dasharray="5 3"/>')
+    xy = [(ax(p["x"]), ay(y)) for p, y in zip(points, ys)]
     for i, p in enumerate(points):
         on = i in front
         ring = f' stroke="{PARETO_COLOR}" stroke-width="2.5"' if on else ' stroke="#fff" stroke-width="1"'
-        body.append(f'<circle class="pt{" pareto" if on else ""}" cx="{ax(p["x"]):.1f}" cy="{ay(p["y"]):.1f}" '
+        body.append(f'<circle class="pt{" pareto" if on else ""}" cx="{xy[i][0]:.1f}" cy="{xy[i][1]:.1f}" '
                     f'r="{6 if on else 5}" fill="{color(p.get("format"))}"{ring}><title>{_e(p["tip"])}</title>'
                     f'</circle>')
-    for lx, ly, text in _place_labels([(ax(p["x"]), ay(p["y"]), p["label"]) for p in points], right):
-        body.append(f'<text class="pt-label" x="{lx:.1f}" y="{ly:.1f}" fill="#222">{_e(text)}</text>')
-    body += _legend(sorted({(p.get("format") or "other") for p in points}), right, top)
-    return _svg(width, height, title, body, "chart scatter")
+    tags = _place_labels([(x, y, str(p["key"])) for (x, y), p in zip(xy, points)], right, top, bottom - 2)
+    for (x, y), (lx, ly, text) in zip(xy, tags):
+        if abs(ly - 4 - y) > 6:  # moved off its point: a leader line says whose tag it is
+            ex = lx if lx > x else lx + 6.2 * len(text) + 2
+            body.append(f'<line class="leader" x1="{x:.1f}" y1="{y:.1f}" x2="{ex:.1f}" y2="{ly - 4:.1f}" '
+                        f'stroke="#888" stroke-width="0.8"/>')
+        body.append(f'<text class="pt-label" x="{lx:.1f}" y="{ly:.1f}" fill="#222" font-weight="600">'
+                    f'{_e(text)}</text>')
+    formats = sorted({(p.get("format") or "other") for p in points})
+    body += _legend(_items(formats, pareto=True, budget=x_budget is not None), right, top)
+    key_lines, key_body = _key(points, left, plot_height, width)
+    body += key_body
+    return _svg(width, plot_height + key_lines * 16 + 6, title, body, "chart scatter")
 
 
-def _legend(formats: list[str], right: float, top: float) -> list[str]:
-    items = [(f, color(f), "circle") for f in formats] + [("Pareto front", PARETO_COLOR, "line")]
-    out, x = [], right - sum(14 + 6.5 * len(t) + 14 for t, _, _ in items)
+def _key(points: list[dict], left: float, y0: float, width: int) -> tuple[int, list[str]]:
+    """The key under a scatter: tag, format colour and name of every point, two columns."""
+    out, col_w = [], (width - left) / 2
+    for n, p in enumerate(points):
+        x, y = 12 + (n % 2) * col_w, y0 + (n // 2) * 16
+        out.append(f'<g class="key-item"><circle cx="{x + 5:.1f}" cy="{y - 4:.1f}" r="4.5" '
+                   f'fill="{color(p.get("format"))}"/><text x="{x + 14:.1f}" y="{y:.1f}" fill="#222">'
+                   f'<tspan font-weight="600">{_e(p["key"])}</tspan> {_e(_short(p["label"], 44))}</text></g>')
+    return -(-len(points) // 2), out
+
+
+def _items(formats: list[str], pareto: bool = False, budget: bool = False) -> list[tuple[str, str, str]]:
+    items = [(f, color(f), "circle") for f in formats]
+    if pareto:
+        items.append(("Pareto front", PARETO_COLOR, "line"))
+    if budget:
+        items.append(("budget", BUDGET_COLOR, "line"))
+    return items
+
+
+def _legend(items: list[tuple[str, str, str]], right: float, top: float) -> list[str]:
+    """Colour legend in one row ending at ``right``, above the plot: (text, colour, circle|line)."""
+    out, x = ['<g class="legend">'], right - sum(14 + 6.5 * len(t) + 14 for t, _, _ in items)
     for text, c, kind in items:
         if kind == "circle":
             out.append(f'<circle cx="{x + 5:.1f}" cy="{top - 12:.1f}" r="4.5" fill="{c}"/>')
@@ -178,41 +270,56 @@ def _legend(formats: list[str], right: float, top: float) -> list[str]:
                        f'stroke-width="2" stroke-dasharray="4 2"/>')
         out.append(f'<text x="{x + 15:.1f}" y="{top - 8:.1f}" fill="#333">{_e(text)}</text>')
         x += 14 + 6.5 * len(text) + 14
-    return out
+    return out + ["</g>"]
 
 
 def _short(text: str, n: int = 30) -> str:
     return text if len(text) <= n else text[: n - 1] + "\u2026"
 
 
-def bars(items: list[dict], title: str, unit: str, width: int = 560) -> str:
-    """Horizontal bars ``{label, value, text, format}`` from zero; ``text`` is printed after the bar."""
-    row, left, top = 22, 196, 30
+def bars(items: list[dict], title: str, unit: str, width: int = 580,
+         budgets: list[tuple[float, str]] = ()) -> str:
+    """Horizontal bars ``{label, value, text, format}``; ``text`` is printed after the bar. ``budgets``:
+    (value, text) lines. A log axis when values span more than 30x (bars then start at the axis edge)."""
+    row, left, top = 22, 196, 46
     height = top + row * len(items) + 40
-    ax = Axis([0.0] + [it["value"] for it in items], left, width - 70, log_ratio=None, pad=0.02, zero=True)
+    values = [it["value"] for it in items if it["value"] > 0]
+    for value, _ in budgets:
+        values = _with_budget(values, value)
+    ax = Axis(values or [1.0], left, width - 70, pad=0.02)
+    if not ax.log:  # bars from zero on a linear axis
+        ax = Axis([0.0] + values, left, width - 70, log_ratio=None, pad=0.02, zero=True)
     body = [f'<text x="8" y="18" font-size="13" font-weight="600" fill="#111">{_e(title)}</text>']
     bottom = top + row * len(items)
     body += _x_axis(ax, bottom, top, unit, width)
     for k, it in enumerate(items):
         y = top + k * row
-        w = max(ax(it["value"]) - left, 1.0)
+        w = max(ax(it["value"]) - left, 1.0) if it["value"] > 0 else 1.0
         body.append(f'<text x="{left - 6}" y="{y + 15}" text-anchor="end" fill="#222">{_e(_short(it["label"]))}</text>')
         body.append(f'<rect class="bar" x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
                     f'fill="{color(it.get("format"))}"><title>{_e(it["label"])}: {_e(it["text"])}</title></rect>')
         body.append(f'<text x="{left + w + 5:.1f}" y="{y + 15}" fill="#444">{_e(it["text"])}</text>')
+    body += _budget_lines(ax, budgets, top, bottom, unit)
+    formats = sorted({(it.get("format") or "other") for it in items})
+    body += _legend(_items(formats, budget=bool(budgets)), width - 16, 30)
     return _svg(width, height, title, body, "chart bars")
 
 
-def latency_rows(items: list[dict], title: str, width: int = 560) -> str:
-    """One row per ``{label, stats, format}``: whisker min..max, box p50..p90..p99, bar at p50, dot at mean."""
-    row, left, top = 26, 196, 30
+def latency_rows(items: list[dict], title: str, width: int = 580, budget: float | None = None) -> str:
+    """One row per ``{label, stats, format}``: whisker min..max, box p50..p90..p99, bar at p50, dot at mean;
+    ``budget`` (ms) draws the target's latency budget."""
+    row, left, top = 26, 196, 46
     values = [v for it in items for v in it["stats"].values() if v is not None and v > 0]
-    ax = Axis(values or [1.0], left, width - 20, pad=0.05)
+    ax = Axis(_with_budget(values, budget) or [1.0], left, width - 20, pad=0.05)
     bottom = top + row * len(items)
     body = [f'<text x="8" y="18" font-size="13" font-weight="600" fill="#111">{_e(title)}</text>']
     body += _x_axis(ax, bottom, top, "latency (ms)", width)
     for k, it in enumerate(items):
         body.append(_latency_row(ax, it, top + k * row + row / 2, left))
+    if budget is not None:
+        body += _budget_lines(ax, [(budget, f"latency budget {_fmt(budget)} ms")], top, bottom, "ms")
+    formats = sorted({(it.get("format") or "other") for it in items})
+    body += _legend(_items(formats, budget=budget is not None), width - 16, 30)
     legend = "whiskers min\u2013max \u00b7 box p50\u2013p90 (dark), p90\u2013p99 (light) \u00b7 bar p50 \u00b7 dot mean"
     body.append(f'<text x="8" y="{bottom + 48}" fill="#555" font-size="10">{_e(legend)}</text>')
     return _svg(width, bottom + 56, title, body, "chart latency")

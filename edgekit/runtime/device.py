@@ -309,7 +309,15 @@ def host_facts() -> dict:
     ram = next((int(l.split()[1]) // 1024 for l in meminfo.splitlines() if l.startswith("MemTotal")), None)
     return {"arch": platform.machine(), "cpu": _cpu_model(), "cores": os.cpu_count(),
             "os": platform.platform(), "python": platform.python_version(), "ram_mb": ram,
-            "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")}
+            "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"), "load_avg": _load_avg()}
+
+
+def _load_avg() -> list | None:
+    """1, 5 and 15-minute load averages: a loaded host stretches p99 (the report flags it)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (OSError, AttributeError):  # not on every platform
+        return None
 
 
 def sample_inputs(inputs, seed: int = 0) -> dict:
