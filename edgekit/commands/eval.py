@@ -57,6 +57,9 @@ def run(args) -> int:
     if _perplexity_wanted(args, models):
         return _run_perplexity(args, models)
     results = []
+    if ref is None:
+        for model in models:
+            _need_labels(model, args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for model in models:
@@ -86,6 +89,18 @@ def run(args) -> int:
         write_text(args.json, json.dumps(out, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+def _need_labels(model, args) -> None:
+    """Unlabelled data and no reference leave nothing to measure: say so before running the data."""
+    from ..errors import InputError
+    from ..evaluate import open_for
+
+    if not open_for(model, args.data, _spec(args, model), args.tokenizer, calib_size=args.limit).labeled:
+        raise InputError(f"{args.data} has no labels, so there is nothing to measure",
+                         "top-1 needs one subfolder per class (or a 'labels' array); without labels, eval "
+                         "compares against a reference model",
+                         "add --reference MODEL (e.g. the float model this one was made from), or give labelled data")
 
 
 def _clean(value):

@@ -12,7 +12,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        description="Quantize an ONNX model by scheme. The output's suffix picks the format: "
                                    ".onnx through onnxruntime.quantization, .tflite converts and quantizes "
                                    "through ai-edge-quantizer in one step.")
-    p.add_argument("model", metavar="MODEL.onnx")
+    p.add_argument("model", metavar="MODEL.onnx", nargs="?")  # optional only so --exclude A B MODEL.onnx parses
     p.add_argument("-o", "--output", required=True, metavar="OUT.onnx|OUT.tflite")
     p.add_argument("--scheme", default=None, metavar="NAME",
                    help="w8a8, w8a16, w8-dynamic, w4, w4a8 or fp16 (default: the target's scheme)")
@@ -22,8 +22,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["minmax", "entropy", "percentile"], default="minmax",
                    help="ONNX calibration method (default minmax)")
     p.add_argument("--per-tensor", action="store_true", help="one scale per weight tensor instead of per channel")
-    p.add_argument("--exclude", nargs="+", default=[], metavar="NAME_OR_OPTYPE",
-                   help="ONNX: keep these nodes in float")
+    p.add_argument("--exclude", nargs="+", action="extend", default=[], metavar="NAME_OR_OPTYPE",
+                   help="ONNX: keep these nodes in float (node names or op types; repeatable, or a comma list)")
     p.add_argument("--input-layout", choices=["nchw", "nhwc"], default=None,
                    help="TFLite: layout of 4-D model inputs (default nchw, the ONNX layout)")
     add_preprocess_args(p)
@@ -31,10 +31,34 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def early_checks(args) -> None:
+    """Usage and path mistakes in a fraction of a second, before onnx/onnxruntime load (seconds)."""
+    from pathlib import Path
+
+    from .._io import check_output
+    from ..errors import DataError, InputError
+
+    args.exclude = [n for item in args.exclude for n in item.split(",") if n]
+    if args.model is None and args.exclude and args.exclude[-1].lower().endswith(".onnx"):
+        args.model = args.exclude.pop()  # --exclude takes one or more names: it swallowed the model
+    if args.model is None:
+        raise InputError("no model given", "quantize needs MODEL.onnx",
+                         "name it first: edgekit quantize MODEL.onnx --calib DATA -o OUT.onnx")
+    if not Path(args.model).is_file():
+        raise InputError(f"model {args.model} not found", "no such file", "check the path")
+    for value in (args.calib, args.eval_data):
+        if value is not None and not Path(value).exists():
+            raise DataError(f"data source {value} not found", "no such file or directory", "check the path")
+    check_output(args.output, "output")
+
+
 def run(args) -> int:
     import warnings
 
     from .._io import check_output
+
+    early_checks(args)
+
     from ..quantize import quantize
     from ..quantize.api import plan
     from ..quantize.backend import format_of

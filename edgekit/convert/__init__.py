@@ -219,4 +219,12 @@ def _float(model, output, options: ConvertOptions, spec, progress: bool):
     out = write_bytes(output, serialize(tmodel))
     return QuantizeResult(output=Path(out), format="tflite", size=Path(out).stat().st_size, ops=tmodel.op_counts(),
                           spec=spec, spec_origin="given" if spec is not None else None,
-                          input_layout=options.input_layout.value)
+                          input_layout=layout_text(tmodel, options))
+
+
+def layout_text(tmodel, options) -> str:
+    """--input-layout applies to 4-D (image) inputs only: a token or feature model has no layout to state."""
+    if any(len(t.shape) == 4 for t in tmodel.inputs):
+        return options.input_layout.value
+    kinds = sorted({"tokens" if t.dtype.kind in "iu" else "features" for t in tmodel.inputs})
+    return f"none ({' and '.join(kinds)}, not an image)"

@@ -162,7 +162,7 @@ class SshSession:
             proc = subprocess.run(cmd, stdin=subprocess.DEVNULL if stdin_fd is None else stdin_fd,
                                   capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise RemoteError(f"ssh to {self.address.shown} timed out ({step or 'step'})",
+            raise RemoteError(f"ssh to {full_address(self.address)} timed out ({step or 'step'})",
                               f"no answer within {timeout:g} s", "check the device and the network") from None
         if proc.returncode == 255:
             raise ssh_error(self.address, proc.stderr)
@@ -177,9 +177,15 @@ class SshSession:
         shutil.rmtree(self._control, ignore_errors=True)
 
 
+def full_address(address: SshAddress) -> str:
+    """The address as given, user included: which login failed matters in an error (``shown``, which
+    ``measured_on`` records, leaves the user out)."""
+    return address.shown.replace("ssh://", f"ssh://{address.user}@", 1) if address.user else address.shown
+
+
 def ssh_error(address: SshAddress, stderr: str) -> RemoteError:
     """Turn ssh's own failure (exit 255) into one line that says what to do."""
-    where = address.shown
+    where = full_address(address)
     plain = "ssh " + (f"-p {address.port} " if address.port else "") + (f"{address.user}@" if address.user else "") \
         + address.host
     keyscan = f"ssh-keyscan {'-p ' + str(address.port) + ' ' if address.port else ''}{address.host}"

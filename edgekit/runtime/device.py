@@ -12,11 +12,13 @@ prints one JSON record on stdout (or ``{"error": {...}}`` and exit status 3).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import re
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -196,13 +198,52 @@ def _version(module: str) -> str:
         return "unknown"
 
 
+# What LiteRT prints to fd 2 on every interpreter it makes: noise in edgekit's output (its C++ logger
+# writes to the file descriptor, so contextlib.redirect_stderr cannot catch it).
+KNOWN_NOISE = ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",)
+
+
+@contextlib.contextmanager
+def quiet_stderr(noise=KNOWN_NOISE):
+    """Capture file descriptor 2 while a runtime loads, then re-emit everything but the ``noise`` lines.
+
+    A real error the runtime prints stays visible (after the block); only the known INFO lines go.
+    Without a real fd 2 (stderr replaced, e.g. captured in a test) the block runs as is.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                yield
+            finally:
+                try:
+                    sys.stderr.flush()
+                except (OSError, ValueError):
+                    pass
+                os.dup2(saved, 2)
+                tmp.seek(0)
+                kept = [l for l in tmp.read().decode("utf-8", "replace").splitlines(keepends=True)
+                        if l.strip() not in noise]
+                if kept:
+                    os.write(2, "".join(kept).encode("utf-8"))
+    finally:
+        os.close(saved)
+
+
 class TfliteBackend:
     def __init__(self, path: str, threads: int | None):
         self.name, self.version, interpreter_cls = import_tflite()
         try:  # XNNPACK is LiteRT's default CPU delegate; num_threads also sizes its thread pool
-            self.interpreter = interpreter_cls(model_path=path, num_threads=threads or None)
-            self._resize_dynamic()
-            self.interpreter.allocate_tensors()
+            with quiet_stderr():
+                self.interpreter = interpreter_cls(model_path=path, num_threads=threads or None)
+                self._resize_dynamic()
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"the TFLite interpreter cannot load {path}", str(exc).splitlines()[0][:300],
                              "check that the file is a complete, valid .tflite model") from exc

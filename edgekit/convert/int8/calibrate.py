@@ -104,7 +104,9 @@ def calibrate(model_bytes: bytes, recipe_manager, dataset, extra=()) -> tuple[di
     # Read (and check) the first sample before LiteRT starts: a bad data source then fails with its
     # one-line error alone, not after the interpreter's "INFO: Created ... delegate" line.
     first = next(samples, None)
-    with warnings.catch_warnings():
+    from ...runtime.device import quiet_stderr
+
+    with warnings.catch_warnings(), quiet_stderr():  # LiteRT's "INFO: Created ... delegate" line
         # "experimental_preserve_all_tensors ... debugging only": it is how the Calibrator reads activations.
         warnings.simplefilter("ignore", UserWarning)
         cal = calibrator.Calibrator(bytes(model_bytes), num_threads=_threads(), qsv_update_func=update)
