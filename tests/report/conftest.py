@@ -31,3 +31,24 @@ def demo_records():
         for model, (top1, p50, size) in MODELS.items():
             out.append({**profile(model, target, p50 * slow, size), **evaluation(model, top1)})
     return out
+
+
+# Unlabelled data checked against the float teacher (edgekit eval --reference): agreement and SQNR, no top-1.
+# The teacher against itself is identical: 100 % agreement, infinite SQNR (written "inf").
+FIDELITY = {"out/teacher.onnx": (100.0, "inf"), "out/student.onnx": (96.5, 18.2),
+            "out/student_int8.tflite": (95.0, 14.1), "out/student.tflite": (96.0, 17.0)}
+
+
+@pytest.fixture
+def unlabelled_records():
+    """Profile records of a loaded host (p99 24x p50, load 7.9 on 2 CPUs) merged with fidelity-only evals."""
+    out = []
+    for model, (_, p50, size) in MODELS.items():
+        rec = profile(model, "x86_64", p50, size)
+        rec["latency_ms"]["p99"] = p50 * 24
+        rec["host"] = {"load_avg": [7.9, 6.0, 3.0], "cores": 2}
+        rec["budget"] = {"latency_ms": {"limit": 20.0, "measured": p50, "pass": True},
+                         "model_mb": {"limit": 50.0, "measured": size / 1e6, "pass": True}}
+        agreement, sqnr = FIDELITY[model]
+        out.append({**rec, "samples": 100, "agreement": agreement, "sqnr_db": sqnr, "max_abs_error": 0.1})
+    return out

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import edgekit
-from edgekit.report.svg import FORMAT_COLORS, PARETO_COLOR
+from edgekit.report.svg import BUDGET_COLOR, FORMAT_COLORS, PARETO_COLOR
 
 from .conftest import MODELS
 
@@ -53,16 +53,41 @@ def _pixels_near(img: np.ndarray, hex_color: str, tol: int = 40) -> int:
     return int((np.abs(img[..., :3].astype(int) - rgb).sum(axis=2) <= tol).sum())
 
 
-def test_screenshot_shows_the_plots(tmp_path, page):
+def _screenshot(tmp_path, page, height: int = 1600) -> np.ndarray:
     from PIL import Image
 
-    shot = tmp_path / "shot.png"
-    chromium(tmp_path, "--window-size=1280,1600", f"--screenshot={shot}", page.as_uri())
+    shot = tmp_path / f"{page.stem}.png"
+    chromium(tmp_path, f"--window-size=1280,{height}", f"--screenshot={shot}", page.as_uri())
     img = np.asarray(Image.open(shot).convert("RGB"))
-    assert img.shape == (1600, 1280, 3)
+    assert img.shape == (height, 1280, 3)
     assert img.std() > 20  # not a blank page
-    # Rings and dashed step lines (Pareto red), points/bars/boxes in the ONNX blue and TFLite orange.
-    # A 6 px ring alone paints ~90 pixels; 200 means several marks of each kind were drawn.
+    return img
+
+
+def _main_plots(img: np.ndarray) -> np.ndarray:
+    """The band of the page holding the main plots: from the first row with Pareto red to the last."""
+    rows = np.flatnonzero([_pixels_near(img[y:y + 1], PARETO_COLOR) for y in range(img.shape[0])])
+    return img[rows[0]:rows[-1] + 1]
+
+
+def test_screenshot_shows_the_plots(tmp_path, page):
+    img = _screenshot(tmp_path, page)
+    # Rings and dashed step lines (Pareto red), points/bars/boxes in the ONNX blue and TFLite orange, the
+    # budget lines in purple. A 6 px ring alone paints ~90 pixels; 200 means several marks of each kind.
     for name, colour in (("pareto", PARETO_COLOR), ("onnx", FORMAT_COLORS["onnx"]),
-                         ("tflite", FORMAT_COLORS["tflite"])):
+                         ("tflite", FORMAT_COLORS["tflite"]), ("budget", BUDGET_COLOR)):
         assert _pixels_near(img, colour) > 200, name
+
+
+def test_screenshot_of_unlabelled_results_has_a_main_plot(tmp_path, unlabelled_records):
+    """Without labels the main plots show agreement and SQNR: points of both formats, the front, the
+    budget line and the legend are painted in them (the legend's swatches are the format colours too)."""
+    page = edgekit.report(unlabelled_records, tmp_path / "unlabelled.html")
+    img = _screenshot(tmp_path, page, height=1300)
+    band = _main_plots(img)
+    assert band.shape[0] > 150  # a plot's height, not a line of text
+    for name, colour in (("pareto", PARETO_COLOR), ("onnx", FORMAT_COLORS["onnx"]),
+                         ("tflite", FORMAT_COLORS["tflite"]), ("budget", BUDGET_COLOR)):
+        assert _pixels_near(band, colour) > 200, name
+    # the noise warning's amber box is painted above the plots
+    assert _pixels_near(img, "#fff6e0", tol=6) > 20_000
