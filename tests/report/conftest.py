@@ -47,8 +47,8 @@ def unlabelled_records():
         rec = profile(model, "x86_64", p50, size)
         rec["latency_ms"]["p99"] = p50 * 24
         rec["host"] = {"load_avg": [7.9, 6.0, 3.0], "cores": 2}
-        rec["budget"] = {"latency_ms": {"limit": 20.0, "measured": p50, "pass": True},
-                         "model_mb": {"limit": 50.0, "measured": size / 1e6, "pass": True}}
+        rec["budget"] = {"latency_ms": {"limit": 20.0, "measured": p50, "statistic": "p50", "pass": True},
+                         "model_mb": {"limit": 50.0, "measured": size / 1e6, "statistic": "file size", "pass": True}}
         agreement, sqnr = FIDELITY[model]
         out.append({**rec, "samples": 100, "agreement": agreement, "sqnr_db": sqnr, "max_abs_error": 0.1})
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import edgekit
+from edgekit.report.records import read_rows
 from edgekit.report.svg import _place_labels
 
 from .conftest import MODELS, profile
@@ -73,7 +74,7 @@ def test_profile_records_the_host_load(tmp_path):
     from tests.helpers.onnx_builder import add_relu_model
 
     rec = edgekit.profile(add_relu_model(tmp_path / "m.onnx"), runs=3, warmup=1)
-    load = rec["host"]["load_avg"]
-    assert len(load) == 3 and all(v >= 0 for v in load) and rec["host"]["cores"] >= 1
-    row = edgekit.report.read_rows(rec)[0]
-    assert row.load_avg == load[0] and row.cores == rec["host"]["cores"]
+    load = rec.host["load_avg"]
+    assert len(load) == 3 and all(v >= 0 for v in load) and rec.host["cores"] >= 1
+    row = read_rows(rec.to_dict())[0]
+    assert row.load_avg == load[0] and row.cores == rec.host["cores"]
