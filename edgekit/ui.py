@@ -10,11 +10,9 @@ def progress(iterable: Iterable, total: int | None = None, desc: str = "", unit:
     ``Heartbeat`` then reports the count and an ETA in its lines instead)."""
     from tqdm import tqdm
 
-    if total is None and hasattr(iterable, "__len__"):
-        total = len(iterable)
     bar = tqdm(iterable, total=total, desc=desc, unit=unit, leave=leave, file=sys.stderr,
                disable=None, dynamic_ncols=True)
-    return bar if _ACTIVE is None else _tracked(bar, _ACTIVE, desc, total, unit)
+    return bar if _ACTIVE is None else _tracked(bar, _ACTIVE, desc, bar.total, unit)
 
 
 def print_warnings(command: str, caught, own_only: bool = True) -> None:
@@ -101,8 +99,10 @@ class Heartbeat:
         self._stop = None
 
     # what is shown
-    def activity(self, what: str) -> None:
-        self.what, self.count, self.step_start = what, None, self.clock()
+    def activity(self, what: str, new_step: bool = True) -> None:
+        self.what = what
+        if new_step:
+            self.count, self.step_start = None, self.clock()
 
     def advance(self, desc: str, done: int, total: int | None, unit: str) -> None:
         now = self.clock()
@@ -178,10 +178,37 @@ class Heartbeat:
 _ACTIVE: Heartbeat | None = None
 
 
-def activity(what: str) -> None:
-    """Tell the running heartbeat (if any) what is happening now."""
+def activity(what: str, new_step: bool = True) -> None:
+    """Tell the running heartbeat (if any) what is happening now (``new_step``: its clock restarts)."""
     if _ACTIVE is not None:
-        _ACTIVE.activity(what)
+        _ACTIVE.activity(what, new_step)
+
+
+class Eta:
+    """Elapsed time, time per unit and time left for a loop of ``total`` units (e.g. epochs).
+
+    The first unit carries the loop's set-up (data loading, cached teacher logits), so from the second
+    unit on the rate is measured from the end of the first.
+    """
+
+    def __init__(self, total: int, unit: str = "epoch", clock=None):
+        import time
+
+        self.total, self.unit = total, unit
+        self.clock = clock or time.monotonic
+        self.start = self.clock()
+        self.first: float | None = None
+
+    def line(self, done: int) -> str:
+        now = self.clock()
+        if done <= 1 or self.first is None:
+            self.first = now
+            per = now - self.start
+        else:
+            per = (now - self.first) / (done - 1)
+        left = per * max(0, self.total - done)
+        return (f"{duration(now - self.start)} elapsed, {per:.1f} s/{self.unit}"
+                + (f", ETA {duration(left)}" if done < self.total else ""))
 
 
 def touch() -> None:
@@ -191,6 +218,7 @@ def touch() -> None:
 
 
 def _tracked(bar, hb: Heartbeat, desc: str, total: int | None, unit: str):
+    hb.advance(desc or "progress", 0, total, unit)  # the rate is measured from here
     try:
         for n, item in enumerate(bar, 1):
             yield item

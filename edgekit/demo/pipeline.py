@@ -19,6 +19,7 @@ from .recipe import LABELS_FILE, RECIPE, STUDENT_FILE, TEACHER_FILE, Recipe, mod
 
 HEADERS = ["model", "format", "size KB", "accuracy %", "p50 ms", "p99 ms", "peak MB"]
 STEPS = 8
+HEARTBEAT_S = 15.0  # seconds of silence before a progress line in a log: half the 30 s a reader should wait at most
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,21 @@ class DemoResult:
 
 
 def say(msg: str) -> None:
+    from ..ui import touch
+
     print(msg, flush=True)
+    touch()  # the heartbeat waits a full interval after real output
 
 
 def step(n: int, msg: str) -> None:
     say(f"[{n}/{STEPS}] {msg}")
+
+
+def begin(what: str) -> None:
+    """Name the work that starts now for the heartbeat lines a non-terminal log gets (edgekit.ui.Heartbeat)."""
+    from ..ui import activity
+
+    activity(what)
 
 
 # --- steps -------------------------------------------------------------------------------------
@@ -95,6 +106,7 @@ def step(n: int, msg: str) -> None:
 def step_dataset(cfg: DemoConfig) -> Path:
     from .shapes import generate
 
+    begin("drawing the dataset")
     data = generate(cfg.out / "data", cfg.recipe.data)
     step(1, f"dataset: {data} (10 shape classes, {cfg.recipe.data.size}x{cfg.recipe.data.size}, seed "
             f"{cfg.recipe.data.seed})")
@@ -133,6 +145,7 @@ def step_student(cfg: DemoConfig, teacher: Path, data: Path) -> Student:
         return _shipped(cfg, "torch is not installed (pip install 'edgekit[distill]' to distill the student here)")
     from ..distill import Augment, distill
     from ..evaluate import evaluate
+    from ..ui import Eta, activity
     from .shapes import FLIP_SENSITIVE
 
     rec = cfg.recipe
@@ -142,12 +155,20 @@ def step_student(cfg: DemoConfig, teacher: Path, data: Path) -> Student:
     else:
         fewer = ", the shipped student's recipe" if epochs == rec.student_epochs else ""
     step(3, f"distilling {rec.student.name} x{rec.student.width} from the teacher ({epochs} epochs{fewer})")
+    activity(f"distilling ({epochs} epochs)")
+    eta = Eta(epochs)
+
+    def on_epoch(s) -> None:
+        progress = eta.line(s.epoch)
+        say(f"      epoch {s.epoch}/{epochs}: val acc {s.val_accuracy:.1%} \u00b7 {progress}")
+        activity(f"distilling (epoch {s.epoch}/{epochs} done: {progress})", new_step=False)
+
     mine = cfg.out / "student-distilled.onnx"
     res = distill(teacher, rec.student.name, data / "train", mine, val=data / "val", width=rec.student.width,
                   epochs=epochs, batch_size=rec.batch_size, lr=rec.lr, temperature=rec.temperature, alpha=rec.alpha,
                   seed=rec.seed, augment=Augment(views=rec.views, flip=not FLIP_SENSITIVE),
                   cache_dir=cfg.out / "cache", threads=cfg.threads,
-                  on_epoch=lambda s: say(f"      epoch {s.epoch}: val acc {s.val_accuracy:.1%}"))
+                  on_epoch=on_epoch)
     say(f"      {res.student_params:,} params vs the teacher's {res.teacher_params:,} "
         f"(1/{res.teacher_params / res.student_params:.1f}); best epoch {res.best_epoch}; {res.seconds:.0f} s")
     made = f"distilled here in {epochs} epochs{fewer}"
@@ -185,6 +206,7 @@ def step_onnx_int8(cfg: DemoConfig, student: Path, data: Path) -> Path:
     from ..quantize import quantize
 
     out = cfg.out / "student-int8.onnx"
+    begin("ONNX INT8: calibrating and quantizing")
     quantize(student, data / "train", out, target=cfg.target, calib_size=cfg.calib_size)
     step(4, f"ONNX INT8: {out.name} (static, {cfg.calib_size} calibration images from train/)")
     return out
@@ -193,8 +215,10 @@ def step_onnx_int8(cfg: DemoConfig, student: Path, data: Path) -> Path:
 def step_tflite(cfg: DemoConfig, student: Path, data: Path) -> tuple[Path, Path]:
     from ..convert import convert
 
+    begin("TFLite FP32: converting")
     fp32 = Path(convert(student, cfg.out / "student.tflite"))
     step(4, f"TFLite FP32: {fp32.name}")
+    begin("TFLite INT8: converting, calibrating and quantizing")
     int8 = Path(convert(student, cfg.out / "student-int8.tflite", int8=True, calib=data / "train",
                         calib_size=cfg.calib_size, target=cfg.target))
     step(4, f"TFLite INT8: {int8.name} (full integer, float I/O, {cfg.calib_size} calibration images)")
@@ -205,6 +229,7 @@ def step_evaluate(variants: list[Variant], data: Path) -> list[Variant]:
     from ..evaluate import evaluate
 
     step(5, f"accuracy on {data / 'test'}")
+    begin(f"evaluating {len(variants)} models")
     results = evaluate([v.path for v in variants], data / "test")
     return [replace(v, evaluation={k: val for k, val in r.to_dict().items() if k != "model"})
             for v, r in zip(variants, results)]
@@ -216,7 +241,11 @@ def step_profile(cfg: DemoConfig, variants: list[Variant]) -> list[Variant]:
 
     tgt = get_target(cfg.target)
     step(6, f"profile on {tgt.name} ({cfg.runs} runs each, fresh process per model)")
-    return [replace(v, profile=profile(v.path, tgt, runs=cfg.runs, warmup=5, on_host=True)) for v in variants]
+    out = []
+    for k, v in enumerate(variants, 1):
+        begin(f"profiling {v.path.name} ({k}/{len(variants)})")
+        out.append(replace(v, profile=profile(v.path, tgt, runs=cfg.runs, warmup=5, on_host=True)))
+    return out
 
 
 def step_report(cfg: DemoConfig, variants: list[Variant], student: Student) -> tuple[Path, Path]:
@@ -224,6 +253,7 @@ def step_report(cfg: DemoConfig, variants: list[Variant], student: Student) -> t
     from ..report import report
     from ..targets import get_target
 
+    begin("writing results and the report")
     results = cfg.out / "results.json"
     write_text(results, json.dumps([v.record() for v in variants], indent=2, default=str) + "\n")
     about = {"demo": "edgekit shapes", "target": get_target(cfg.target).name, "student": student.note,
@@ -249,6 +279,7 @@ def step_bundles(cfg: DemoConfig, variants: list[Variant], student: Path, result
     from ..bundle import bundle
 
     made = []
+    begin("bundling")
     for tgt in bundle_targets(cfg):
         fmt = tgt.runtime.format.value
         files = [v.path for name in ("student int8", "student") for v in variants
@@ -268,14 +299,22 @@ def demo(out: str | Path = "edgekit-demo", *, target: str | None = None, epochs:
 
     ``recipe`` is for tests (a smaller dataset); the shipped teacher is made for ``RECIPE``.
     """
-    from ..ui import table
+    from ..convert.int8.pipeline import require_quantizer
+    from ..ui import Heartbeat
 
     cfg = DemoConfig(out=Path(out), target=target, epochs=epochs, distill=distill, runs=runs, threads=threads,
                      recipe=recipe)
-    from ..convert.int8.pipeline import require_quantizer
-
     require_quantizer()  # before minutes of work, not at step 4
     cfg.out.mkdir(parents=True, exist_ok=True)
+    # A log (stderr not a terminal) hides the progress bars: the heartbeat prints what runs, for how long
+    # and its ETA after 15 s without output, so a busy machine never looks hung.
+    with Heartbeat(HEARTBEAT_S):
+        return _run(cfg)
+
+
+def _run(cfg: DemoConfig) -> DemoResult:
+    from ..ui import table
+
     data = step_dataset(cfg)
     teacher = step_teacher(cfg)
     shutil.copyfile(models_dir() / LABELS_FILE, cfg.out / "labels.txt")

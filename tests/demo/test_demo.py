@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 
@@ -69,6 +70,8 @@ def test_demo_distills_and_measures_every_variant(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "model" in out and "p99 ms" in out and "peak MB" in out  # the final table
     assert "[8/8] bundles:" in out
+    # progress in a log: each epoch says how long it took and how long the whole run has taken
+    assert re.search(r"epoch 1/1: val acc [\d.]+% \u00b7 (\d+ s|\d+m\d\ds) elapsed, [\d.]+ s/epoch", out), out[:2000]
     assert (res.out / "labels.txt").read_text().split()[0] == "arrow"
 
 
