@@ -238,14 +238,13 @@ def step_evaluate(variants: list[Variant], data: Path) -> list[Variant]:
 def step_profile(cfg: DemoConfig, variants: list[Variant]) -> list[Variant]:
     from ..profile import profile
     from ..targets import get_target
+    from ..ui import progress
 
     tgt = get_target(cfg.target)
     step(6, f"profile on {tgt.name} ({cfg.runs} runs each, fresh process per model)")
-    out = []
-    for k, v in enumerate(variants, 1):
-        begin(f"profiling {v.path.name} ({k}/{len(variants)})")
-        out.append(replace(v, profile=profile(v.path, tgt, runs=cfg.runs, warmup=5, on_host=True)))
-    return out
+    begin("profiling")
+    return [replace(v, profile=profile(v.path, tgt, runs=cfg.runs, warmup=5, on_host=True))
+            for v in progress(variants, desc="profile", unit="model")]  # one bar in a terminal, counts in a log
 
 
 def step_report(cfg: DemoConfig, variants: list[Variant], student: Student) -> tuple[Path, Path]:

@@ -145,10 +145,19 @@ def resolve_excludes(model, patterns) -> list[str]:
     for pat in patterns:
         hits = [n.name for n in model.graph.node if n.name == pat or n.op_type == pat]
         if not hits:
-            warnings.warn(f"--exclude {pat!r} matches no node name or op type in the model; nothing excluded for it",
-                          EdgekitWarning, stacklevel=3)
+            warnings.warn(f"--exclude {pat!r} matches no node name or op type in the model; nothing excluded for it"
+                          f" ({_valid_names(model, pat)})", EdgekitWarning, stacklevel=3)
         names += [h for h in hits if h not in names]
     return names
+
+
+def _valid_names(model, pat: str) -> str:
+    """What --exclude could have said: the closest node names and the model's op types."""
+    import difflib
+
+    types = sorted({n.op_type for n in model.graph.node})
+    close = difflib.get_close_matches(pat, [n.name for n in model.graph.node if n.name] + types, n=3, cutoff=0.5)
+    return (f"closest: {', '.join(close)}; " if close else "") + f"op types here: {', '.join(types)}"
 
 
 def _qtype(name: str):

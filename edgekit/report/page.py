@@ -60,8 +60,9 @@ def num(v, digits: int = 3) -> str:
 
 METRICS = {"top1": "top-1 accuracy (%)", "agreement": "agreement with reference (%)",
            "sqnr_db": "SQNR against reference (dB)"}
-# A latency tail this far above the median means the host was busy: on an idle host the p99 of a
-# steady model stays within ~2x its p50. Load per CPU of 1 or more: every core had a queue.
+# A model does the same work on every run, so a tail this far above the median means other work took
+# the CPU (the loaded host showed p99 at 20-30x p50). Load per CPU of 1 or more: every core had
+# a queue of runnable tasks.
 NOISY_TAIL = 5.0
 NOISY_LOAD_PER_CPU = 1.0
 

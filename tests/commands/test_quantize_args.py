@@ -61,3 +61,10 @@ def test_bad_paths_fail_before_heavy_imports(tmp_path, model, case):
                           timeout=120)
     assert "RC 2 HEAVY none" in proc.stdout, (proc.stdout, proc.stderr)
     assert proc.stderr.count("\n") == 1 and ("not found" in proc.stderr or "directory" in proc.stderr)
+
+
+def test_an_exclusion_matching_nothing_names_what_exists(tmp_path, model, capsys):
+    assert main(["quantize", str(model), "--exclude", "conv3", "-o", str(tmp_path / "q.onnx"), "--mode", "dynamic"]) == 0
+    err = capsys.readouterr().err
+    assert "--exclude 'conv3' matches no node" in err
+    assert "closest: conv2, conv1" in err and "op types here: Conv, Flatten, Gemm, GlobalAveragePool, Relu" in err
