@@ -123,7 +123,8 @@ class Heartbeat:
             text = f"{desc} {done}/{total} {unit}" if total else f"{desc} {done} {unit}"
             if done > 0:
                 per = (now - started) / done
-                text += f", {per:.2g} s/{unit}" + (f", ETA {duration(per * (total - done))}" if total else "")
+                rate = f"{per:.0f}" if per >= 10 else f"{per:.2g}"  # 250, not 2.5e+02
+                text += f", {rate} s/{unit}" + (f", ETA {duration(per * (total - done))}" if total else "")
             parts.append(text)
         parts.append(f"{duration(now - self.start)} since start")
         return "      ... " + "; ".join(parts)
@@ -225,3 +226,5 @@ def _tracked(bar, hb: Heartbeat, desc: str, total: int | None, unit: str):
             hb.advance(desc or "progress", n, total, unit)
     finally:
         bar.close()
+        if hb.count is not None and hb.count[0] == (desc or "progress"):
+            hb.count = None  # finished: later lines must not show a stale count

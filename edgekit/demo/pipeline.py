@@ -137,6 +137,7 @@ def step_student(cfg: DemoConfig, teacher: Path, data: Path) -> Student:
     """
     if not cfg.distill:
         return _shipped(cfg, "distillation was turned off (--no-distill)")
+    begin("loading torch and the teacher")
     try:
         from ..distill import require_torch
 
@@ -298,16 +299,20 @@ def demo(out: str | Path = "edgekit-demo", *, target: str | None = None, epochs:
 
     ``recipe`` is for tests (a smaller dataset); the shipped teacher is made for ``RECIPE``.
     """
-    from ..convert.int8.pipeline import require_quantizer
     from ..ui import Heartbeat
 
     cfg = DemoConfig(out=Path(out), target=target, epochs=epochs, distill=distill, runs=runs, threads=threads,
                      recipe=recipe)
-    require_quantizer()  # before minutes of work, not at step 4
-    cfg.out.mkdir(parents=True, exist_ok=True)
+    say(f"edgekit demo: {STEPS} steps into {cfg.out}/ (dataset, teacher, student, INT8 and TFLite variants, "
+        "accuracy, profile, report, bundles)")
     # A log (stderr not a terminal) hides the progress bars: the heartbeat prints what runs, for how long
     # and its ETA after 15 s without output, so a busy machine never looks hung.
     with Heartbeat(HEARTBEAT_S):
+        begin("checking for ai-edge-quantizer")
+        from ..convert.int8.pipeline import require_quantizer
+
+        require_quantizer()  # before minutes of work, not at step 4
+        cfg.out.mkdir(parents=True, exist_ok=True)
         return _run(cfg)
 
 
