@@ -28,11 +28,14 @@ def test_a_line_after_an_interval_of_silence_with_elapsed_time_rate_and_eta():
         clock.now += 10
         assert not hb.tick() and out.getvalue() == ""  # 10 s of silence: not yet
         for i in ui.progress(range(40), desc="epoch 3/20", unit="batch"):
-            if i == 10:  # 10 batches done
-                break
+            if i == 10:  # 10 batches done: the heartbeat thread would tick now
+                assert hb.tick()
             clock.now += 0.5  # 0.5 s per batch
-        assert hb.tick()
-    line = out.getvalue().strip()
+        clock.now += 15
+        assert hb.tick()  # the loop has ended: no stale count
+    first, second = out.getvalue().splitlines()
+    assert second.strip() == "... distilling (20 epochs): 45 s; 45 s since start"
+    line = first.strip()
     # 15 s since the step began; 10 of 40 batches in 5 s: 0.5 s each, 30 batches = 15 s left
     assert line == ("... distilling (20 epochs): 15 s; epoch 3/20 10/40 batch, 0.5 s/batch, ETA 15 s; "
                     "15 s since start")
