@@ -88,9 +88,16 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
                 os.fsync(fh.fileno())
 
 
-def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    with atomic_write(path, "wb") as fh:
-        fh.write(data)
+def write_bytes(path: str | os.PathLike, data: bytes, check=None) -> Path:
+    """Write ``data`` atomically; ``check(tmp)`` sees the complete temporary file before it is renamed
+    into place (edgekit runs each model it writes once before keeping it; a raise keeps nothing)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if check is not None:
+            check(tmp)
     return Path(path)
 
 

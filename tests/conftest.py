@@ -7,3 +7,14 @@ test modules anywhere below can use the shared model builders in ``tests/helpers
 from edgekit.limits import calm_thread_pools  # noqa: E402
 
 calm_thread_pools()
+
+import os  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _edgekit_cache(tmp_path_factory):
+    """edgekit caches probe verdicts by file hash (edgekit/runtime/probe.py): keep the suite's under tmp."""
+    os.environ["EDGEKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("edgekit-cache"))
+    yield

@@ -91,9 +91,9 @@ def _bad_inputs(tmp_path):
     (tmp_path / "bad.toml").write_text(x86.replace("\ncores = ", '\ncores = "four" #', 1))
     return [
         ("missing file", [str(tmp_path / "none.onnx")], "not found"),
-        ("not a model", [str(tmp_path / "notes.onnx")], "onnxruntime cannot load"),
-        ("truncated onnx", [str(tmp_path / "t.onnx")], "onnxruntime cannot load"),
-        ("truncated tflite", [str(tmp_path / "t.tflite")], "TFLite interpreter cannot load"),
+        ("not a model", [str(tmp_path / "notes.onnx")], "cannot load notes.onnx: not a valid ONNX file"),
+        ("truncated onnx", [str(tmp_path / "t.onnx")], "cannot load t.onnx: not a valid ONNX file"),
+        ("truncated tflite", [str(tmp_path / "t.tflite")], "cannot load t.tflite: not a valid TFLite model"),
         ("unknown target", [str(good_tfl), "--target", "toaster"], "unknown target 'toaster'"),
         ("malformed toml", [str(good_tfl), "--target", str(tmp_path / "bad.toml")], "bad.toml: key 'cores' must be int"),
         ("threads 0", [str(good_tfl), "--target", HOST, "--threads", "0"], "threads must be >= 1"),

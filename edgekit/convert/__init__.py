@@ -216,7 +216,9 @@ def _float(model, output, options: ConvertOptions, spec, progress: bool):
     if spec is not None:  # explicit metadata={"edgekit.preprocess": ...} still wins
         options = replace(options, metadata=((PREPROCESS_KEY, spec.to_json()),) + options.metadata)
     tmodel = lower_model(model, options, progress=progress)
-    out = write_bytes(output, serialize(tmodel))
+    from ..validate import check_written
+
+    out = write_bytes(output, serialize(tmodel), check=lambda tmp: check_written(tmp, "tflite"))
     return QuantizeResult(output=Path(out), format="tflite", size=Path(out).stat().st_size, ops=tmodel.op_counts(),
                           spec=spec, spec_origin="given" if spec is not None else None,
                           input_layout=layout_text(tmodel, options))

@@ -93,6 +93,9 @@ def load_model(model) -> tuple[Any, str, Optional[str]]:
     import onnx
 
     if isinstance(model, onnx.ModelProto):
+        from ..validate import check_onnx
+
+        check_onnx(model)
         return model, hashlib.sha256(model.SerializeToString()).hexdigest(), None
     path = Path(model)
     if not path.is_file():
@@ -109,6 +112,11 @@ def load_model(model) -> tuple[Any, str, Optional[str]]:
     except Exception as exc:  # onnx raises DecodeError, ValueError, ... for a bad file
         raise ModelError(f"cannot read {path} as ONNX", str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
                          "check that the file is an .onnx model") from exc
+    from ..runtime.probe import probe
+    from ..validate import check_onnx
+
+    check_onnx(proto, path.name, path)  # the converter reads only what onnx.checker and edgekit accept
+    probe(path, "onnx", digest).raise_for(path)  # and what onnxruntime runs (Conv group 0, Gather out of range)
     return proto, digest, path.name
 
 

@@ -26,6 +26,9 @@ def profile(model, target=None, *, threads: int | None = None, warmup: int = 10,
     perf_test_binary, delegate (adb). See docs/remote.md. ``trusted_keys``: a bundle must be signed by one.
     """
     path = resolve_model(model, target, trusted_keys)
+    from ..validate import check_file
+
+    check_file(path, probe=not remote)  # a device may run another runtime: check the structure only there
     tgt = get_target(target)
     proto = Protocol(threads, warmup, runs, duration).check()
     # the one bound (runtime.device.thread_limit): the device's cores when measured there or when the

@@ -31,6 +31,11 @@ class OnnxBackend:
         from .static import check_loads, check_opset
 
         proto = load_onnx(job.src)
+        from ..runtime.probe import check
+        from ..validate import check_onnx
+
+        check_onnx(proto, job.src.name, job.src)  # before onnxruntime sees it (check_loads, the quantizer)
+        check(job.src, "onnx")  # loaded and run once in a child: a runtime abort is one line, not our crash
         check_weights(proto, job.src)
         check_loads(job.src)  # an invalid graph is one line here, not a failure deep in onnxruntime
         inputs = onnx_inputs(proto)
@@ -91,8 +96,11 @@ def finish(proto, out: Path, spec, scheme) -> dict:
 
     write_spec(proto, spec)
     metadata.onnx_set(proto, metadata.QUANTIZATION, scheme.to_dict())
+    from ..validate import check_written
+
     with atomic_path(out) as tmp:
         onnx.save(proto, str(tmp))
+        check_written(tmp, "onnx")  # run once in a child before it replaces the output (issue 19)
     return dict(collections.Counter(n.op_type for n in proto.graph.node))
 
 

@@ -15,12 +15,15 @@ from .device import TensorInfo, check_threads, open_backend
 __all__ = ["load", "Model", "TensorInfo"]
 
 
-def load(path, threads: int | None = None, target=None, trusted_keys=None) -> "Model":
+def load(path, threads: int | None = None, target=None, trusted_keys=None, *, check: bool = True) -> "Model":
     """Open a ``.onnx`` or ``.tflite`` file (or a bundle directory) for inference.
 
     ``threads`` defaults to the target's default threads when a target is given, else the backend's.
     ``trusted_keys``: Ed25519 public keys (KEY.pub paths, PEM or raw bytes); a bundle must be signed by
     one of them (docs/bundle.md, "Signing").
+    ``check`` (default) validates the file first and loads and runs it once in a child process, so a
+    malformed file is a ModelError and a runtime abort on it cannot take this process down; the verdict
+    is cached by the file's hash (edgekit/validate.py, docs/validation.md).
     """
     p = Path(path)
     if not p.exists():
@@ -42,7 +45,12 @@ def load(path, threads: int | None = None, target=None, trusted_keys=None) -> "M
     if trusted_keys is not None:
         raise InputError(f"{p.name} is a bare model file", "trusted keys check a signed bundle's signature",
                          "load the bundle directory, or drop trusted_keys")
-    backend, fmt = open_backend(str(p), threads)
+    fmt = None
+    if check:
+        from ..validate import check_file
+
+        fmt = check_file(p)
+    backend, fmt = open_backend(str(p), threads, fmt)
     lm = any(o.name == "logits" and len(o.shape) == 3 for o in backend.outputs)
     for info in backend.inputs:  # the issue's rule for dynamic dims: run with 1, and say so
         if info.dynamic and not lm:  # an LM's sequence and cache lengths vary by design (generate, eval)

@@ -249,7 +249,9 @@ def load_bundle(path, threads: int | None = None, target=None, trusted_keys=None
     if threads is None:  # the bundle's target setting: the one its latency figures were measured with
         threads = (manifest.get("target") or {}).get("threads")  # 1..MAX_THREADS by the schema
         threads = min(threads, thread_limit()) if threads else None  # a device's count, bounded for this one
-    backend, fmt = open_backend(str(file), threads)
+    from ..validate import check_file
+
+    backend, fmt = open_backend(str(file), threads, check_file(file))  # validated, run once in a child
     model = Model(file, backend, fmt, threads)
     model.bundle = Bundle(root, manifest, entry, labels, spec)
     return model

@@ -123,7 +123,10 @@ class OrtBackend:
         try:
             import onnxruntime
         except ImportError as exc:
-            raise DependencyError("onnxruntime is not installed", str(exc), "pip install onnxruntime") from exc
+            raise _import_error("onnxruntime", "onnxruntime", exc) from exc
+        # onnxruntime logs warnings in colour on stderr before edgekit's own line (issue 17, item 11);
+        # its errors still reach us as exceptions.
+        onnxruntime.set_default_logger_severity(3)
         return onnxruntime
 
     def __init__(self, path: str, threads: int | None):
@@ -144,7 +147,10 @@ class OrtBackend:
         return TensorInfo(arg.name, dims, _ORT_DTYPES.get(arg.type, "float32"), dynamic=dynamic)
 
     def run(self, feeds: dict) -> list:
-        return self.session.run(None, feeds)
+        try:
+            return self.session.run(None, feeds)
+        except Exception as exc:  # onnxruntime's Fail/InvalidArgument/RuntimeException... (C++ types)
+            raise run_error("onnxruntime", str(exc)) from exc
 
 
 def session_options(ort, threads: int | None):
@@ -171,6 +177,36 @@ def _ort_reason(message: str) -> str:
     if "onnxruntime_src" in line or "::" in line:  # "/onnxruntime_src/x.cc:256 onnxruntime::F(...) reason"
         line = line.rsplit(") ", 1)[-1]
     return line.strip()[:300]
+
+
+def _import_error(module: str, package: str, exc: ImportError) -> Exception:
+    """Not installed, or installed but broken: only the first is fixed by pip install."""
+    import importlib.util
+
+    try:
+        installed = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        installed = False
+    if installed:
+        return DependencyError(f"{module} is installed but failed to import", str(exc).splitlines()[0][:300]
+                               if str(exc) else type(exc).__name__, f"reinstall it: pip install --force-reinstall {package}")
+    return DependencyError(f"{module} is not installed", str(exc), f"pip install {package}")
+
+
+def run_error(runtime: str, message: str) -> Exception:
+    """A runtime's inference error as one line naming the node (issue 17: no C++ text, no traceback)."""
+    text = message.strip()
+    node = re.search(r"running (\w+) node\. Name:'([^']*)'", text)  # onnxruntime
+    if node:
+        where = f"node {node.group(2)!r} ({node.group(1)})" if node.group(2) else f"a {node.group(1)} node"
+        why = re.sub(r".*Status Message: ", "", text, flags=re.S).strip()
+    else:
+        node = re.search(r"Node number (\d+) \((\w+)\)", text)  # LiteRT: "Node number 3 (CONV_2D) failed to ..."
+        where = f"operator {node.group(1)} ({node.group(2)})" if node else "the model"
+        why = text
+    why = _ort_reason(why) if runtime == "onnxruntime" else (why.splitlines() or ["unknown error"])[0][:300]
+    return ModelError(f"{runtime} failed running {where}", why,
+                      "check the input values and shapes; the model file itself may be malformed")
 
 
 def import_tflite():
@@ -244,8 +280,8 @@ class TfliteBackend:
                 self.interpreter = interpreter_cls(model_path=path, num_threads=threads or None)
                 self._resize_dynamic()
                 self.interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"the TFLite interpreter cannot load {path}", str(exc).splitlines()[0][:300],
+        except Exception as exc:  # ValueError, RuntimeError, and whatever a binding raises on a hostile file
+            raise ModelError(f"the TFLite interpreter cannot load {path}", _first_line(exc),
                              "check that the file is a complete, valid .tflite model") from exc
         names = self._signature_names()
         self.inputs = [self._info(d, names) for d in self.interpreter.get_input_details()]
@@ -283,10 +319,13 @@ class TfliteBackend:
         interp = self.interpreter
         if self._open:  # inputs with open dims: a new size needs the tensors resized and reallocated first
             self._fit(feeds)
-        for info, idx in zip(self.inputs, self._in_idx):
-            interp.set_tensor(idx, feeds[info.name])
-        interp.invoke()
-        return [interp.get_tensor(i) for i in self._out_idx]
+        try:
+            for info, idx in zip(self.inputs, self._in_idx):
+                interp.set_tensor(idx, feeds[info.name])
+            interp.invoke()
+            return [interp.get_tensor(i) for i in self._out_idx]
+        except (ValueError, RuntimeError) as exc:
+            raise run_error(self.name, str(exc)) from exc
 
     def _fit(self, feeds: dict) -> None:
         changed = False
@@ -296,12 +335,21 @@ class TfliteBackend:
                 self.interpreter.resize_tensor_input(idx, list(shape))
                 self._open[idx], changed = shape, True
         if changed:
-            self.interpreter.allocate_tensors()
+            try:
+                self.interpreter.allocate_tensors()
+            except (ValueError, RuntimeError) as exc:
+                raise run_error(self.name, str(exc)) from exc
 
 
-def open_backend(path: str, threads: int | None = None):
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def open_backend(path: str, threads: int | None = None, fmt: str | None = None):
+    """The backend for ``path``; ``fmt`` (onnx|tflite) when the file name does not tell (a temporary file)."""
     threads = check_threads(threads)  # every route to a backend passes here: API, bundle, runner
-    fmt = detect_format(str(path))
+    fmt = fmt or detect_format(str(path))
     return (TfliteBackend if fmt == "tflite" else OrtBackend)(str(path), threads), fmt
 
 

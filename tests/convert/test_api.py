@@ -7,7 +7,7 @@ from onnx import TensorProto as TP
 from onnx import helper, numpy_helper
 
 import edgekit
-from edgekit.errors import EdgekitWarning, InputError, UnsupportedOpError
+from edgekit.errors import EdgekitWarning, InputError, ModelError, UnsupportedOpError
 
 from .conftest import make_model, run_tflite
 
@@ -57,9 +57,9 @@ def test_fp16_halves_size_and_stays_close(roundtrip):
 
 
 def test_unsupported_op_fails_before_writing(tmp_path):
-    m = make_model([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Einsum", ["r"], ["y"], name="mix", equation="i->i"),
+    m = make_model([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Einsum", ["r"], ["y"], name="mix", equation="ij->ij"),
                     helper.make_node("Det", ["y"], ["z"], name="det1")],
-                   [helper.make_tensor_value_info("x", TP.FLOAT, [3])], [helper.make_tensor_value_info("z", TP.FLOAT, None)])
+                   [helper.make_tensor_value_info("x", TP.FLOAT, [3, 3])], [helper.make_tensor_value_info("z", TP.FLOAT, None)])
     out = tmp_path / "bad.tflite"
     with pytest.raises(UnsupportedOpError) as exc:
         edgekit.convert(m, out)
@@ -69,10 +69,11 @@ def test_unsupported_op_fails_before_writing(tmp_path):
     assert list(tmp_path.iterdir()) == []        # no partial or temp file
 
 
-def test_unknown_attribute_is_unsupported(tmp_path):
+def test_unknown_attribute_is_refused(tmp_path):
+    """Not in the op's ONNX schema: onnx.checker refuses the model before the converter sees it."""
     m = make_model([helper.make_node("Relu", ["x"], ["y"], name="r", flavour=1)],
                    [helper.make_tensor_value_info("x", TP.FLOAT, [3])], [helper.make_tensor_value_info("y", TP.FLOAT, None)])
-    with pytest.raises(UnsupportedOpError, match="attribute"):
+    with pytest.raises(ModelError, match="not a valid ONNX model: Unrecognized attribute: flavour"):
         edgekit.convert(m, tmp_path / "x.tflite")
     assert not (tmp_path / "x.tflite").exists()
 

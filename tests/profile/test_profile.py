@@ -111,9 +111,15 @@ def test_dynamic_batch_is_measured_with_one_and_warns(tmp_path):
 
 
 def test_runner_errors_become_edgekit_errors(tmp_path):
+    """The runner's own error record (what a device reports) becomes the EdgekitError it names. profile()
+    itself refuses such a file earlier (edgekit.validate), so the runner is called directly here."""
+    from edgekit.profile import Protocol, measure_local
+
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x07garbage")
     with pytest.raises(ModelError, match=r"onnxruntime cannot load .*bad\.onnx"):
+        measure_local(bad, Protocol(runs=1), 1)
+    with pytest.raises(ModelError, match=r"cannot load bad\.onnx: not a valid ONNX file"):
         edgekit.profile(bad, HOST, runs=1)
 
 

@@ -141,7 +141,7 @@ def test_a_graph_onnxruntime_cannot_load_is_one_model_error(tmp_path, calib_npy,
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [emb])
     path = tmp_path / "bad.onnx"
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=7), str(path))
-    with pytest.raises(ModelError, match=r"onnxruntime cannot load bad\.onnx: .*Gather"):
+    with pytest.raises(ModelError, match=r"bad\.onnx.*Gather"):
         edgekit.quantize(path, calib_npy, tmp_path / "o.onnx", mode=mode)
     assert "Traceback" not in capfd.readouterr().err
     assert not (tmp_path / "o.onnx").exists()

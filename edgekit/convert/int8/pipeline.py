@@ -88,7 +88,7 @@ def run(job) -> QuantizeResult:
         if model_spec is not None:
             meta += ((metadata.PREPROCESS, model_spec.to_json()),)
         tmodel = lower_model(job.src, replace(opts, fp16=True, metadata=meta + opts.metadata))
-        write_bytes(job.output, serialize(tmodel))
+        write_bytes(job.output, serialize(tmodel), check=_run_once)
         return QuantizeResult(**base, ops=tmodel.op_counts(), size=job.output.stat().st_size)
     with tempfile.TemporaryDirectory(prefix="edgekit-tfq-") as tmp:
         qbytes, extra = _quantize(job, float_bytes, tfl_inputs, spec, nhwc, Path(tmp))
@@ -99,7 +99,7 @@ def run(job) -> QuantizeResult:
                                                        "fallback": extra.get("fallback")})
     if model_spec is not None:
         metadata.tflite_set(model, metadata.PREPROCESS, model_spec.to_json())
-    write_bytes(job.output, interface.write(model))
+    write_bytes(job.output, interface.write(model), check=_run_once)
     # float ops inside an integer graph are worth naming; in a dynamic-range model every op is one
     inside = tuple(interface.float_ops(model)) if s.needs_calibration else ()
     return QuantizeResult(**base, ops=interface.op_counts(model), size=job.output.stat().st_size, float_ops=inside,
@@ -168,3 +168,10 @@ def _layers(float_bytes, qbytes, job, inputs, spec, nhwc):
 
     ds = open_calibration(job.calib, inputs, spec, job, nhwc)
     return rank(tensor_errors(float_bytes, qbytes, (f for f, _ in itertools.islice(ds, REPORT_SAMPLES))))
+
+
+def _run_once(tmp) -> None:
+    """The written file is loaded and run once in a child process before it replaces the output (issue 19)."""
+    from ...validate import check_written
+
+    check_written(tmp, "tflite")
