@@ -45,14 +45,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is so that ``finally`` blocks and atomic writes clean up as for
+    Ctrl-C (Python's default SIGTERM ends the process at once, leaving temporary files behind)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous in (signal.SIG_DFL, None) and _main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:  # Ctrl-C while the command modules are still importing is an interrupt too, not a traceback
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt as exc:
+        if "--debug" in argv:
+            raise
+        return _interrupted("", exc)
     debug = args.debug  # parsed, not searched for: "--json --debug" names an output file, not the flag
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    try:
+        return _run(args, debug)
+    finally:
+        if previous in (signal.SIG_DFL, None) and _main_thread():
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()  # signal.signal works there only
+
+
+def _interrupted(command: str, exc: BaseException) -> int:
+    name = f"edgekit {command}".strip()
+    if isinstance(exc, Terminated):
+        print(f"{name}: terminated (SIGTERM); no partial output was kept.", file=sys.stderr)
+        return 143  # 128 + SIGTERM
+    print(f"{name}: interrupted; no partial output was kept.", file=sys.stderr)
+    return 130
+
+
+def _run(args, debug: bool) -> int:
+    try:
+        from ._tmp import clean_stale
+
+        clean_stale()  # temp directories of edgekit runs that were killed (SIGKILL, power loss)
+    except KeyboardInterrupt as exc:
+        return _interrupted(args.command, exc)
     if not debug:  # a warning is one line too, not python's "file:line: Category: ..." plus a source line
         import warnings
 
@@ -78,11 +126,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"edgekit {args.command}: error: {exc.strerror or exc}{where}. Check the path and its permissions "
               "(--debug shows where it happened).", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # also SIGTERM (Terminated)
         if debug:
             raise
-        print(f"edgekit {args.command}: interrupted; no partial output was kept.", file=sys.stderr)
-        return 130
+        return _interrupted(args.command, exc)
+    except RecursionError:  # 100,000-deep JSON, 5,000-deep TOML: a parser recursed through it
+        if debug:
+            raise
+        print(f"edgekit {args.command}: error: an input file is nested too deeply to read (a hostile or corrupt "
+              "file). Check the JSON/TOML files given to this command.", file=sys.stderr)
+        return 2
+    except MemoryError:
+        if debug:
+            raise
+        print(f"edgekit {args.command}: error: out of memory. Use a smaller model or data, or a machine with "
+              "more memory.", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a failure no check turned into an EdgekitError: still one line, and it is ours
+        if debug:
+            raise
+        text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        print(f"edgekit {args.command}: internal error: {type(exc).__name__}{': ' + text if text else ''}. "
+              "This is an edgekit bug; run again with --debug for the traceback and report it.", file=sys.stderr)
+        return 70  # EX_SOFTWARE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,6 @@ import secrets
 import shlex
 import shutil
 import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +140,9 @@ class SshSession:
             raise DependencyError("the ssh client is not installed", "edgekit uses the system's OpenSSH",
                                   "install it (Debian: apt install openssh-client)")
         self.address, self.opts = address, opts
-        self._control = Path(tempfile.mkdtemp(prefix="ek-ssh-"))  # short: unix socket paths max ~104 bytes
+        from .._tmp import make_temp_dir
+
+        self._control = make_temp_dir("ek-ssh-")  # short: unix socket paths max ~104 bytes
 
     def argv(self, command: str | None, extra: tuple[str, ...] = ()) -> list[str]:
         a, o = self.address, self.opts

@@ -10,6 +10,7 @@ credentials), an options dataclass, and a class with the three methods, then ``r
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Protocol as TypingProtocol, runtime_checkable
@@ -88,6 +89,9 @@ def build_options(kind: Kind, **given):
                          "check the keyword")
     for f in fields(kind.options):
         if f.name in values and f.metadata.get("file"):
+            if not isinstance(values[f.name], (str, os.PathLike)):  # argparse turns --identity=-- into []
+                raise InputError(f"--{f.name.replace('_', '-')} needs a file path", f"got {values[f.name]!r}",
+                                 f"write --{f.name.replace('_', '-')} PATH")
             values[f.name] = Path(values[f.name]).expanduser()
             if not values[f.name].is_file():
                 raise InputError(f"--{f.name.replace('_', '-')} {values[f.name]} not found", "no such file",
