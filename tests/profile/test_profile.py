@@ -113,7 +113,7 @@ def test_dynamic_batch_is_measured_with_one_and_warns(tmp_path):
 def test_runner_errors_become_edgekit_errors(tmp_path):
     """The runner's own error record (what a device reports) becomes the EdgekitError it names. profile()
     itself refuses such a file earlier (edgekit.validate), so the runner is called directly here."""
-    from edgekit.profile import Protocol, measure_local
+    from edgekit.profile.runner import Protocol, measure_local
 
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x07garbage")
