@@ -15,6 +15,7 @@ device without onnx the ONNX structural check is skipped (the child-process prob
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -59,6 +60,21 @@ def check_file(path, fmt: str | None = None, probe: bool = True) -> str:
 
         check(p, fmt)
     return fmt
+
+
+@contextlib.contextmanager
+def bundle_errors(root):
+    """A bundle whose edgekit.json or labels are mistyped, too deep or not UTF-8 is one ModelError.
+
+    The manifest's own schema check (types, ranges, keys) comes first where it exists; this catches
+    what a hand-edited or hostile file still gets past it, instead of a traceback from deep inside.
+    """
+    try:
+        yield
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}".rstrip(": ")
+        raise ModelError(f"bundle {Path(root).name} is malformed", why,
+                         "rebuild it with `edgekit bundle` (hand edits to edgekit.json must keep its schema)") from None
 
 
 def check_written(path, fmt: str) -> None:

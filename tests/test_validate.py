@@ -174,3 +174,31 @@ def test_external_data_outside_the_model_folder_is_refused(tmp_path):
     path.write_bytes(proto.SerializeToString())
     with pytest.raises(ModelError, match="relative path inside the model's folder"):
         check_file(path, probe=False)
+
+
+@pytest.mark.parametrize("damage", ["deep manifest", "labels not UTF-8", "mistyped models list"])
+def test_malformed_bundles_are_one_line(tmp_path, damage):
+    import json
+    import warnings
+
+    from helpers import tflite_builder
+
+    model = tflite_builder.fc_model(tmp_path / "m.tflite", np.ones((4, 4)), np.zeros(4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bundle = edgekit.bundle([model], tmp_path / "b")
+    if damage == "deep manifest":
+        (bundle / "edgekit.json").write_text("[" * 100_000)
+    elif damage == "labels not UTF-8":
+        (bundle / "labels.txt").write_bytes(b"\xff\xfe cat\n")
+    else:
+        manifest = json.loads((bundle / "edgekit.json").read_text())
+        manifest["models"] = [7]
+        (bundle / "edgekit.json").write_text(json.dumps(manifest))
+    opens = [lambda: edgekit.load(bundle)]
+    if damage != "labels not UTF-8":  # profile measures the model file and never reads the labels
+        opens.append(lambda: edgekit.profile(bundle, HOST, runs=1))
+    for open_it in opens:
+        with pytest.raises(edgekit.EdgekitError) as exc:
+            open_it()
+        _one_line(exc)

@@ -121,4 +121,7 @@ def bundle_model(root: Path, target, trusted_keys=None) -> Path:
     if not (root / MANIFEST).is_file():  # "not found" would send the user looking for a path that exists
         raise InputError(f"model {root} is a directory", f"profile measures one .onnx or .tflite file, or a "
                          f"bundle directory with {MANIFEST}", "give the model file or a directory made by `edgekit bundle`")
-    return verify(root, choose(open_bundle(root, trusted_keys), target))
+    from ..validate import bundle_errors
+
+    with bundle_errors(root):
+        return verify(root, choose(open_bundle(root, trusted_keys), target))

@@ -41,7 +41,10 @@ def load(path, threads: int | None = None, target=None, trusted_keys=None, *, ch
                 raise
             raise ModelError(f"{p} is a directory", "this edgekit cannot load bundle directories yet",
                              "give a .onnx or .tflite file") from None
-        return load_bundle(p, threads=threads, target=target, trusted_keys=trusted_keys)
+        from ..validate import bundle_errors
+
+        with bundle_errors(p):
+            return load_bundle(p, threads=threads, target=target, trusted_keys=trusted_keys)
     if trusted_keys is not None:
         raise InputError(f"{p.name} is a bare model file", "trusted keys check a signed bundle's signature",
                          "load the bundle directory, or drop trusted_keys")

@@ -12,7 +12,8 @@ from edgekit.runtime import probe
 from helpers import onnx_builder, tflite_builder
 
 
-def test_good_files_are_ok_and_cached_by_hash(tmp_path):
+def test_good_files_are_ok_and_cached_by_hash(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGEKIT_CACHE_DIR", str(tmp_path / "cache"))  # not the session's: these bytes recur
     for path in (onnx_builder.add_relu_model(tmp_path / "m.onnx"), tflite_builder.add_relu_model(tmp_path / "m.tflite")):
         fmt = path.suffix[1:]
         digest = probe.file_digest(path)
