@@ -21,20 +21,20 @@ def _fuzz():
 def test_short_seeded_fuzz_pass_finds_nothing_bad_and_resumes(tmp_path):
     fuzz = _fuzz()
     out = tmp_path / "run"
-    argv = ["--out", str(out), "--cases", "60", "--commands", "load,convert,bundle,targets", "--seed", "17",
+    argv = ["--out", str(out), "--cases", "50", "--commands", "load,convert,bundle,targets", "--seed", "17",
             "--timeout", "120", "--quiet"]
     assert fuzz.main(argv) == 0
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    assert len(records) == 240
+    assert len(records) == 200
     bad = [r for r in records if r["class"] in fuzz.BAD]
     assert bad == [], bad[:3]
     # the invalid inputs were refused (not merely survived), and some valid mutants passed
-    assert sum(r["invalid"] for r in records) > 50 and all(r["rc"] != 0 for r in records if r["invalid"])
+    assert sum(r["invalid"] for r in records) > 40 and all(r["rc"] != 0 for r in records if r["invalid"])
     assert any(r["rc"] == 0 for r in records)
     # resumable: a second run with more cases does only the new ones
-    assert fuzz.main(argv[:3] + ["62"] + argv[4:]) == 0
+    assert fuzz.main(argv[:3] + ["52"] + argv[4:]) == 0
     again = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    assert len(again) == 248 and again[:240] == records
+    assert len(again) == 208 and again[:200] == records
 
 
 def test_cases_are_reproducible_from_the_seed(tmp_path):
