@@ -1,8 +1,9 @@
 """Temporary directories of edgekit runs that were killed, removed by a later run (issue 17, item 8).
 
 A run ended by SIGKILL (or a power cut) cannot clean up; the next ``edgekit`` command does, for the
-directories it recognises by name in the system temp dir: ``edgekit-q-*`` (quantization: a full
-copy of the weights), ``edgekit-tfl8-*``, ``ek-ssh-*`` (ssh control sockets) and onnxruntime's
+directories it recognises by name in the system temp dir: ``edgekit-q-*``/``edgekit-q4-*``
+(quantization: a full copy of the weights), ``edgekit-cv-*``, ``edgekit-tfq-*`` (conversion),
+``ek-ssh-*`` (ssh control sockets) and onnxruntime's
 ``pre.quant.*`` (made by the quantizer edgekit calls). One is removed only when all of these hold:
 it is a real directory owned by this user, it was last modified before this run started, no live
 process has a file, working directory or unix socket in it, and either the process that made it (its
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-OURS = ("edgekit-q-", "edgekit-tfl8-", "ek-ssh-")
+OURS = ("edgekit-q-", "edgekit-q4-", "edgekit-cv-", "edgekit-tfq-", "ek-ssh-")
 FOREIGN = ("pre.quant.",)
 FOREIGN_AGE_S = 3600.0
 OWNER = ".edgekit-owner"  # "pid start-time" of the process that made the directory

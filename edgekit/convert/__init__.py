@@ -200,7 +200,9 @@ def convert(model, output, to: str = "tflite", fp16: bool = False, input_layout:
 
     import onnx
 
-    with tempfile.TemporaryDirectory(prefix="edgekit-cv-") as tmp:  # the quantizers read model files
+    from .._tmp import temp_dir  # an owner file lets a later run clean it up after a kill
+
+    with temp_dir("edgekit-cv-") as tmp:  # the quantizers read model files
         path = Path(tmp) / "model.onnx"
         onnx.save(model, str(path))
         return quantize(path, output, calib, **kw)

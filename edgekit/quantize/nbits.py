@@ -13,7 +13,6 @@ embedding table is quantized only when the model converts cleanly to opset 21 (i
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +59,9 @@ def quantize_nbits(job, proto, base: dict) -> QuantizeResult:
                             type(exc).__name__, "rerun with --debug; try --exclude on the node it names") from exc
     finally:
         root.setLevel(level)
-    with tempfile.TemporaryDirectory(prefix="edgekit-q4-") as tmp:  # the result must load before it is written
+    from .._tmp import temp_dir  # an owner file lets a later run clean it up after a kill
+
+    with temp_dir("edgekit-q4-") as tmp:  # the result must load before it is written
         from .static import check_loads
 
         probe = Path(tmp) / "q4.onnx"

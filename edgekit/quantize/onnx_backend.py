@@ -7,7 +7,6 @@ onnx/onnxruntime stay inside the functions: the registry imports this module to 
 from __future__ import annotations
 
 import collections
-import tempfile
 from pathlib import Path
 
 from ..errors import QuantizeError
@@ -112,7 +111,9 @@ def _dynamic(job: Job, spec, base) -> QuantizeResult:
 
     q = job.target.onnx_int8
     excl = resolve_excludes(onnx.load(str(job.src), load_external_data=False), job.exclude)
-    with tempfile.TemporaryDirectory(prefix="edgekit-q-") as tmp:
+    from .._tmp import temp_dir  # an owner file lets a later run clean it up after a kill
+
+    with temp_dir("edgekit-q-") as tmp:
         dst = Path(tmp) / "dynamic.onnx"
         quantize_dynamic(job.src, dst, weights=q.weights.value, per_channel=job.scheme.per_channel, exclude=excl)
         ops = finish(onnx.load(str(dst)), job.output, spec, job.scheme)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import itertools
 import sys
-import tempfile
 from pathlib import Path
 
 from . import fallback
@@ -23,7 +22,9 @@ def run_static(job, base: dict, inputs) -> QuantizeResult:
 
     spec, s = base["spec"], job.scheme
     q = job.target.onnx_int8
-    with tempfile.TemporaryDirectory(prefix="edgekit-q-") as tmpdir:
+    from .._tmp import temp_dir  # an owner file lets a later run clean it up after a kill
+
+    with temp_dir("edgekit-q-") as tmpdir:
         tmp = Path(tmpdir)
         pre = tmp / "pre.onnx"
         preprocess(job.src, pre)

@@ -6,7 +6,6 @@ scheme's recipe (aeq.py), and written once, atomically, at the end: a failure le
 from __future__ import annotations
 
 import itertools
-import tempfile
 from pathlib import Path
 
 from ...errors import TargetError
@@ -90,7 +89,9 @@ def run(job) -> QuantizeResult:
         tmodel = lower_model(job.src, replace(opts, fp16=True, metadata=meta + opts.metadata))
         write_bytes(job.output, serialize(tmodel), check=_run_once)
         return QuantizeResult(**base, ops=tmodel.op_counts(), size=job.output.stat().st_size)
-    with tempfile.TemporaryDirectory(prefix="edgekit-tfq-") as tmp:
+    from ..._tmp import temp_dir  # an owner file lets a later run clean it up after a kill
+
+    with temp_dir("edgekit-tfq-") as tmp:
         qbytes, extra = _quantize(job, float_bytes, tfl_inputs, spec, nhwc, Path(tmp))
     model = interface.read(qbytes)
     if s.activations in (AType.INT8, AType.INT16):
