@@ -227,7 +227,12 @@ def run_case(harness: Harness, corpus, work: Path, seed: int, command: str, inde
     case_dir = work / f"{command}-{index}"
     shutil.rmtree(case_dir, ignore_errors=True)
     case_dir.mkdir(parents=True)
-    case = mut.make_case(command, rng, corpus, case_dir)
+    try:
+        case = mut.make_case(command, rng, corpus, case_dir)
+    except Exception as exc:  # noqa: BLE001 - a mutation the schema cannot even encode: not a case
+        shutil.rmtree(case_dir, ignore_errors=True)
+        return {"command": command, "index": index, "mutation": f"unencodable: {type(exc).__name__}",
+                "invalid": True, "status": "skipped", "rc": None, "class": "skipped", "seconds": 0.0, "stderr": ""}
     before = digest_tree(case.inputs)
     t0 = time.perf_counter()
     status, rc = harness.ask(case.request)
@@ -249,7 +254,7 @@ def summary(results: Path) -> dict:
         row = table.setdefault(r["command"], {})
         row["cases"] = row.get("cases", 0) + 1
         row[r["class"]] = row.get(r["class"], 0) + 1
-    cols = ["cases", "clean", *BAD]
+    cols = ["cases", "clean", *BAD, "skipped"]
     print("| command | " + " | ".join(cols) + " |")
     print("|---|" + "---|" * len(cols))
     for command in sorted(table):

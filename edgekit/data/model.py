@@ -29,7 +29,12 @@ def onnx_inputs(proto) -> list[InputSpec]:
             continue
         tt = v.type.tensor_type
         dims = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in tt.shape.dim)
-        out.append(InputSpec(v.name, dims, helper.tensor_dtype_to_np_dtype(tt.elem_type)))
+        try:
+            dtype = helper.tensor_dtype_to_np_dtype(tt.elem_type)
+        except (KeyError, ValueError, TypeError):  # 0 (UNDEFINED) or a number no ONNX version defines
+            raise ModelError(f"model input {v.name!r} has element type {tt.elem_type}", "not an ONNX tensor type",
+                             "re-export the model") from None
+        out.append(InputSpec(v.name, dims, dtype))
     return out
 
 

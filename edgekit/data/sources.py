@@ -213,7 +213,7 @@ class ArrayDataset(Dataset):
                 from .npz import load_npz
 
                 arrays = load_npz(path)
-        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:  # EOFError: an empty or cut .npy
             raise DataError(f"cannot read {path}", str(exc).splitlines()[0], "save it with numpy.save/savez") from exc
         labels = arrays.pop("labels", None)
         if labels is not None:
