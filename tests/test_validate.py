@@ -202,3 +202,28 @@ def test_malformed_bundles_are_one_line(tmp_path, damage):
         with pytest.raises(edgekit.EdgekitError) as exc:
             open_it()
         _one_line(exc)
+
+
+def test_converter_writer_refuses_what_tflite_cannot_hold():
+    """Past validation, the writer still says in one line what a TFLite file cannot store."""
+    from edgekit.convert.ir import TTensor
+    from edgekit.convert.writer import _shape, tensor_type
+    from edgekit.errors import ConvertError
+
+    with pytest.raises(ConvertError, match="a tensor of dtype complex64 cannot be written to TFLite"):
+        tensor_type(np.complex64)
+    big = TTensor("t", (1, 2**31), np.float32)
+    with pytest.raises(ConvertError, match=r"tensor 't' has shape \[1, 2147483648\]"):
+        _shape(big)
+
+
+def test_non_utf8_metadata_is_one_line(tmp_path):
+    m = _relu()
+    p = m.metadata_props.add()
+    p.key, p.value = "edgekit.preprocess", "MARKERMARKER"
+    path = tmp_path / "m.onnx"
+    path.write_bytes(m.SerializeToString().replace(b"MARKERMARKER", b"\xff\xfe\xfdMARKERMA"))
+    for fn in (lambda: edgekit.load(path), lambda: edgekit.convert(path, tmp_path / "o.tflite")):
+        with pytest.raises(ModelError) as exc:
+            fn()
+        _one_line(exc)

@@ -154,7 +154,7 @@ def _subgraph(model: TModel, buffers: list, codes: dict, shared: dict | None, pr
     for t in tensors:
         tt = fb.TensorT()
         tt.name = prefix + t.name
-        tt.shape = np.asarray(t.shape, dtype=np.int32)
+        tt.shape = _shape(t)
         tt.type = tensor_type(t.dtype)
         tt.hasRank = True
         if t.data is not None:
@@ -171,6 +171,16 @@ def _subgraph(model: TModel, buffers: list, codes: dict, shared: dict | None, pr
     sig.inputs = [_tensor_map(t.name, index[t.uid]) for t in model.inputs]
     sig.outputs = [_tensor_map(t.name, index[t.uid]) for t in model.outputs]
     return sub, sig
+
+
+def _shape(t: TTensor) -> np.ndarray:
+    """A TFLite shape is int32: a dimension beyond it is one line, not numpy's OverflowError."""
+    if any(not -1 <= int(d) <= 2**31 - 1 for d in t.shape):
+        from ..errors import ConvertError
+
+        raise ConvertError(f"tensor {t.name!r} has shape {list(t.shape)}", "TFLite dimensions are 32-bit",
+                           "check the model's declared sizes")
+    return np.asarray(t.shape, dtype=np.int32)
 
 
 def _tensor_map(name: str, index: int):
