@@ -29,3 +29,4 @@ def test_empty_or_cut_npy_is_a_data_error(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(DataError, match="cannot read"):
         open_source(path, None, [InputSpec("x", (1, 4), np.dtype(np.float32))])
+
