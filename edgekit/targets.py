@@ -189,7 +189,7 @@ def get_target(name_or_path: str | Path | Target | None) -> Target:
         raise TargetError(f"target file {path} not found", "no such file", "check the path")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:  # 5,000-deep arrays recurse
         raise TargetError(f"target file {path} is not valid TOML", str(exc), "fix the syntax") from exc
     target = _build(Target, {**data, "source": str(path)}, path, "")
     target = _quantize_table(target, path)

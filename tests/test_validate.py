@@ -227,3 +227,14 @@ def test_non_utf8_metadata_is_one_line(tmp_path):
         with pytest.raises(ModelError) as exc:
             fn()
         _one_line(exc)
+
+
+def test_deeply_nested_target_file_is_one_target_error(tmp_path):
+    from edgekit.errors import TargetError
+    from edgekit.targets import get_target
+
+    path = tmp_path / "deep.toml"
+    path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(TargetError) as exc:
+        get_target(path)
+    _one_line(exc)
