@@ -42,3 +42,21 @@ def fc_model(path, weights: np.ndarray, bias: np.ndarray, batch=1) -> Path:
         [numpy_helper.from_array(weights.astype(np.float32), "w"),
          numpy_helper.from_array(bias.astype(np.float32), "bias")])
     return _save(graph, path)
+
+
+def gather_out_of_range_model(path) -> Path:
+    """Well-formed (onnx.checker passes, shapes and types right) but index 5 of a 3-row table: only
+    running it shows the fault. Input ``x`` [1, 4], output ``y`` [1, 4]; the Gather node is ``pick``."""
+    return _save(gather_out_of_range_graph(), path)
+
+
+def gather_out_of_range_graph():
+    from onnx import TensorProto, helper, numpy_helper
+
+    table = numpy_helper.from_array(np.ones((3, 4), np.float32), "table")
+    idx = numpy_helper.from_array(np.array([5], np.int64), "idx")
+    graph = helper.make_graph([helper.make_node("Gather", ["table", "idx"], ["row"], name="pick"),
+                               helper.make_node("Add", ["x", "row"], ["y"])], "gather_oob",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [table, idx])
+    return graph

@@ -123,18 +123,9 @@ def test_missing_numpy_and_runtime_say_what_to_install(sshd, onnx_model, tmp_pat
 
 def test_runner_failure_on_device_cleans_up(sshd, tmp_path, workdirs):
     """A well-formed model that fails when run (Gather index 5 of 3 rows: only a run finds it)."""
-    import numpy as np
-    import onnx
-    from onnx import helper, numpy_helper
+    from helpers.onnx_builder import gather_out_of_range_model
 
-    table = numpy_helper.from_array(np.ones((3, 4), np.float32), "table")
-    idx = numpy_helper.from_array(np.array([5], np.int64), "idx")
-    graph = helper.make_graph([helper.make_node("Gather", ["table", "idx"], ["row"], name="pick"),
-                               helper.make_node("Add", ["x", "row"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
-                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])], [table, idx])
-    broken = tmp_path / "broken.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=10), str(broken))
+    broken = gather_out_of_range_model(tmp_path / "broken.onnx")
     with pytest.raises(ModelError, match="onnxruntime failed running node 'pick'"):
         edgekit.profile(broken, TARGET, remote="ssh://ekpi", ssh_config=sshd.config, remote_python=sshd.python)
     assert workdirs and not Path(workdirs[0]).exists()

@@ -26,17 +26,7 @@ def test_good_files_are_ok_and_cached_by_hash(tmp_path, monkeypatch):
 
 
 def test_a_runtime_error_on_a_static_model_is_an_error_verdict(tmp_path):
-    import onnx
-    from onnx import helper, numpy_helper
-
-    table = numpy_helper.from_array(np.ones((3, 4), np.float32), "table")
-    idx = numpy_helper.from_array(np.array([5], np.int64), "idx")
-    g = helper.make_graph([helper.make_node("Gather", ["table", "idx"], ["row"], name="pick"),
-                           helper.make_node("Add", ["x", "row"], ["y"])], "g",
-                          [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
-                          [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])], [table, idx])
-    path = tmp_path / "g.onnx"
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10), str(path))
+    path = onnx_builder.gather_out_of_range_model(tmp_path / "g.onnx")
     v = probe.probe(path)
     assert v.status == "error" and "pick" in v.what
     assert not probe.cached_ok(probe.file_digest(path), "onnx")  # failures are not remembered
