@@ -214,6 +214,20 @@ def serve() -> None:  # pragma: no cover - runs in the worker process (covered t
         out.flush()
 
 
+def _check_input_sizes(inputs) -> None:
+    """Sample inputs are allocated: a declared 1x3x10^9x8 input must be refused, not tried (179 GiB)."""
+    import numpy as np
+
+    from ..validate import memory_budget
+
+    total = sum(int(np.prod(i.shape, dtype=np.float64)) * i.dtype.itemsize for i in inputs)
+    if total > memory_budget() // 2:
+        shapes = ", ".join(f"{i.name} {list(i.shape)}" for i in inputs)
+        raise ModelError(f"the model's inputs take {total / 2**30:.1f} GiB ({shapes})",
+                         f"more than half of this machine's {memory_budget() / 2**30:.1f} GiB",
+                         "check the model's declared input shape")
+
+
 def _probe_here(path: str, fmt: str) -> dict:
     from ..errors import EdgekitError
     from .device import open_backend, sample_inputs
@@ -224,6 +238,7 @@ def _probe_here(path: str, fmt: str) -> dict:
 
             check_onnx_file(path)
         backend, _ = open_backend(path, 1, fmt=fmt)
+        _check_input_sizes(backend.inputs)
         try:
             backend.run(sample_inputs(backend.inputs))
         except EdgekitError:

@@ -78,3 +78,17 @@ def test_load_and_eval_refuse_what_the_probe_refuses(tmp_path):
     with pytest.raises(ModelError, match="cannot load bad.tflite"):
         edgekit.load(bad)
     assert edgekit.load(path).run({"a": np.ones((1, 4), np.float32), "b": np.ones((1, 4), np.float32)})
+
+
+def test_inputs_declared_larger_than_memory_are_refused_before_allocation(tmp_path):
+    """Found by tools/fuzz.py: an input of 1x3x10^9x8 made the probe try to allocate 179 GiB."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10**9, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 10**9, 8])])
+    path = tmp_path / "huge.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10), str(path))
+    v = probe.probe(path)
+    assert v.status == "error" and "GiB" in v.what and "x [1, 3, 1000000000, 8]" in v.what
