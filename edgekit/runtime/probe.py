@@ -21,6 +21,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,10 +113,11 @@ def probe(path, fmt: str | None = None, digest: str | None = None, use_cache: bo
         digest = digest or file_digest(path)
         if cached_ok(digest, fmt):
             return Verdict("ok")
-    verdict = _WORKER.ask(str(path), fmt)
-    if verdict.status == "crash":  # a worker hurt by an earlier model must not blame this one: ask a fresh one
-        _WORKER.stop()
+    with _LOCK:  # one worker, one request at a time (fleet runs profiles in threads)
         verdict = _WORKER.ask(str(path), fmt)
+        if verdict.status == "crash":  # a worker hurt by an earlier model must not blame this one: a fresh one
+            _WORKER.stop()
+            verdict = _WORKER.ask(str(path), fmt)
     if verdict.ok and use_cache and digest:
         remember_ok(digest, fmt)
     return verdict
@@ -195,6 +197,7 @@ class _Worker:
 
 
 _WORKER = _Worker()
+_LOCK = threading.Lock()
 atexit.register(_WORKER.stop)
 
 

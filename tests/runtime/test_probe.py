@@ -92,3 +92,14 @@ def test_inputs_declared_larger_than_memory_are_refused_before_allocation(tmp_pa
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=10), str(path))
     v = probe.probe(path)
     assert v.status == "error" and "GiB" in v.what and "x [1, 3, 1000000000, 8]" in v.what
+
+
+def test_probes_from_threads_get_their_own_verdicts(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    good = [tflite_builder.fc_model(tmp_path / f"g{i}.tflite", np.eye(4) * (i + 1), np.zeros(4)) for i in range(4)]
+    bad = [onnx_builder.gather_out_of_range_model(tmp_path / f"b{i}.onnx") for i in range(4)]
+    paths = [p for pair in zip(good, bad) for p in pair]
+    with ThreadPoolExecutor(4) as pool:
+        verdicts = list(pool.map(lambda p: probe.probe(p, use_cache=False), paths))
+    assert [v.status for v in verdicts] == ["ok", "error"] * 4
