@@ -58,9 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     import signal
 
     argv = sys.argv[1:] if argv is None else argv
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous in (signal.SIG_DFL, None) and _main_thread():
+    ours = _main_thread()  # signal.signal works there only
+    previous = signal.getsignal(signal.SIGTERM) if ours else None
+    if ours:  # for the length of the command; the caller's handler (Ray's, an app's) comes back after
         signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    finally:  # also after argparse's SystemExit (--help, a usage error)
+        if ours:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _main(argv: list[str]) -> int:
     try:  # Ctrl-C while the command modules are still importing is an interrupt too, not a traceback
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -68,15 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         if "--debug" in argv:
             raise
         return _interrupted("", exc)
-    debug = args.debug  # parsed, not searched for: "--json --debug" names an output file, not the flag
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    try:
-        return _run(args, debug)
-    finally:
-        if previous in (signal.SIG_DFL, None) and _main_thread():
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return _run(args, args.debug)  # parsed, not searched for: "--json --debug" names an output file
 
 
 def _main_thread() -> bool:

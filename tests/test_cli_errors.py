@@ -35,10 +35,17 @@ def test_sigterm_runs_finally_blocks_and_keeps_no_partial_file(monkeypatch, caps
         finally:
             cleaned.append(True)
 
-    code, err = _run_with(monkeypatch, capsys, body)
+    def embedder_handler(signum, frame):  # what an app (or Ray) embedding edgekit's CLI may have installed
+        raise AssertionError("the embedder's handler ran during the command")
+
+    before = signal.signal(signal.SIGTERM, embedder_handler)
+    try:
+        code, err = _run_with(monkeypatch, capsys, body)
+        assert signal.getsignal(signal.SIGTERM) is embedder_handler  # restored after the command
+    finally:
+        signal.signal(signal.SIGTERM, before)
     assert code == 143 and "terminated (SIGTERM); no partial output was kept" in err
     assert cleaned == [True] and list(tmp_path.iterdir()) == []
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # restored for the embedding process
 
 
 def test_ctrl_c_while_importing_commands_is_one_line(monkeypatch, capsys):
@@ -119,3 +126,11 @@ def test_sigterm_to_a_real_quantize_leaves_no_temp_dir_and_no_output(tmp_path):
     assert "terminated (SIGTERM); no partial output was kept." in err and "Traceback" not in err
     assert not out.exists()
     assert [p.name for p in tmpdir.iterdir() if p.name.startswith(("edgekit-", "pre.quant."))] == []
+
+
+def test_sigterm_handler_is_restored_after_usage_errors_and_help():
+    before = signal.getsignal(signal.SIGTERM)
+    for argv in (["convert"], ["--help"]):
+        with pytest.raises(SystemExit):
+            cli.main(argv)
+        assert signal.getsignal(signal.SIGTERM) is before
