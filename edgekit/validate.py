@@ -134,13 +134,57 @@ def check_onnx(proto, name: str = "the model", path=None) -> None:
         # Full (strict) shape inference first, then the checker on its result: exporters and hand-built
         # graphs often leave graph outputs without a shape, which the checker alone would refuse
         # although every runtime accepts it (inference fills them in).
-        inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True, data_prop=True)
+        inferred = _infer(proto)
         _external_as_inputs(inferred, name, path)
         for v in [v for v in inferred.graph.output if not v.type.tensor_type.HasField("shape")]:
             inferred.graph.output.remove(v)  # rank unknown even after inference (shape chains): runtimes cope
         onnx.checker.check_model(inferred)
     except Exception as exc:  # ValidationError, InferenceError, and whatever a hostile proto triggers
         raise ModelError(f"{name} is not a valid ONNX model", _checker_reason(exc), _FIX) from None
+
+
+def _infer(proto):
+    """Strict inference; where it only failed to carry a type through (a limit of onnx's inference on
+    some Shape chains, "expected to have type but instead is null"), the lenient pass decides."""
+    import onnx
+
+    proto = _sorted(proto)
+    try:
+        return onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True, data_prop=True)
+    except Exception as exc:  # noqa: BLE001
+        if "instead is null" not in str(exc):
+            raise
+        return onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=False, data_prop=True)
+
+
+def _sorted(proto):
+    """The proto, or a copy with its nodes in topological order: onnxruntime and the converter sort a
+    graph themselves, the checker refuses an unsorted one. A cycle stays as it is (and is refused)."""
+    g = proto.graph
+    known = {i.name for i in g.input} | {t.name for t in g.initializer} | {""}
+    seen = set(known)
+    for n in g.node:  # the usual case, one linear pass: already sorted
+        if not all(i in seen for i in n.input):
+            break
+        seen.update(n.output)
+    else:
+        return proto
+    order, pending = [], list(g.node)
+    while pending:
+        ready = [n for n in pending if all(i in known for i in n.input)]
+        if not ready:
+            break
+        for n in ready:
+            known.update(n.output)
+        order += ready
+        pending = [n for n in pending if not any(n is r for r in ready)]
+    if pending or [id(n) for n in order] == [id(n) for n in g.node]:
+        return proto
+    copy = type(proto)()
+    copy.CopyFrom(proto)
+    del copy.graph.node[:]
+    copy.graph.node.extend(order)
+    return copy
 
 
 def _external_as_inputs(proto, name: str, path) -> None:

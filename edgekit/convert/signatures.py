@@ -36,7 +36,10 @@ def is_static_lm(proto_or_path) -> bool:
     if isinstance(proto_or_path, (str, os.PathLike)):
         import onnx
 
-        proto = onnx.load(str(proto_or_path), load_external_data=False)
+        try:
+            proto = onnx.load(str(proto_or_path), load_external_data=False)
+        except Exception:  # noqa: BLE001 - not readable: not an LM; the converter's validation says why
+            return False
     names = {i.name for i in proto.graph.input}
     return {"input_ids", "cache_position"} <= names and any(n.startswith("past_key_values.") for n in names)
 
