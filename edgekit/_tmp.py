@@ -33,17 +33,22 @@ def make_temp_dir(prefix: str) -> Path:
         (d / OWNER).write_text(f"{os.getpid()} {_start_time(os.getpid())}")
     except OSError:
         pass  # unmarked: judged like a foreign directory
+    except BaseException:  # Ctrl-C/SIGTERM right here: the caller never gets the path to remove it
+        shutil.rmtree(d, ignore_errors=True)
+        raise
     return d
 
 
 @contextlib.contextmanager
 def temp_dir(prefix: str):
     """``tempfile.TemporaryDirectory`` with an owner file (yields a Path)."""
-    d = make_temp_dir(prefix)
+    d = None
     try:
+        d = make_temp_dir(prefix)
         yield d
     finally:
-        shutil.rmtree(d, ignore_errors=True)
+        if d is not None:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _start_time(pid: int) -> str:
