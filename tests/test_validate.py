@@ -209,7 +209,7 @@ def test_converter_writer_refuses_what_tflite_cannot_hold():
     from edgekit.errors import ConvertError
 
     with pytest.raises(ConvertError, match="a tensor of dtype complex64 cannot be written to TFLite"):
-        tensor_type(np.complex64)
+        tensor_type(np.dtype(np.complex64))
     big = TTensor("t", (1, 2**31), np.float32)
     with pytest.raises(ConvertError, match=r"tensor 't' has shape \[1, 2147483648\]"):
         _shape(big)
