@@ -32,6 +32,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tools")]
 
 MODELS_PER_DEVICE = 8
 SECTION = "## Fleet scheduling (Ray and in-process)"
+NOTES: list[str] = []  # Ray startup times, printed with the figures
 
 
 def tiny_models(d: Path, n: int) -> list[Path]:
@@ -50,6 +51,8 @@ def standin_fleet(d: Path, n: int, ms: int) -> Path:
 def scaling(args, work: Path) -> list[list]:
     import ray
 
+    from edgekit.ui import table
+
     from edgekit.fleet import Policy, run_fleet
     from edgekit.fleet.standin import register_standin
     from edgekit.profile import Protocol
@@ -60,7 +63,7 @@ def scaling(args, work: Path) -> list[list]:
     t0 = time.perf_counter()
     ray.init(num_cpus=2, resources={f"edgekit-device:s{i}": 1 for i in range(max(counts))}, include_dashboard=False,
              log_to_driver=False, configure_logging=False)
-    print(f"local Ray startup: {time.perf_counter() - t0:.1f} s (not in the figures below)", file=sys.stderr)
+    NOTES.append(f"local Ray startup for the stand-in table: {time.perf_counter() - t0:.1f} s (not in its figures)")
     rows = []
     for n in counts:
         fleet = standin_fleet(work, n, args.latency_ms)
@@ -78,6 +81,24 @@ def scaling(args, work: Path) -> list[list]:
                          round(wall, 2), round(wall / ideal, 2),
                          round((wall - ideal) / MODELS_PER_DEVICE * 1000, 1)])
             print(rows[-1], file=sys.stderr)
+    steady = []  # per-job cost once the actors run: the slope between 8 and 32 jobs per device
+    n = min(4, max(counts))
+    fleet = standin_fleet(work, n, args.latency_ms)
+    (work / "many").mkdir()
+    many = tiny_models(work / "many", 32)
+    for engine in ("auto", "off"):
+        walls = {}
+        for k in (8, 32):
+            t0 = time.perf_counter()
+            run_fleet(many[:k], fleet, ray=engine, force=True, store=work / f"steady{engine}{k}.jsonl",
+                      proto=Protocol(runs=1, warmup=0), policy=Policy(), show_progress=False)
+            walls[k] = time.perf_counter() - t0
+        slope = (walls[32] - walls[8]) / 24  # seconds per extra job on each device
+        steady.append([n, "Ray" if engine == "auto" else "threads", round(walls[8], 2), round(walls[32], 2),
+                       round((slope - args.latency_ms / 1000) * 1000, 1)])
+        print(steady[-1], file=sys.stderr)
+    NOTES.append(table(steady, ["devices", "engine", "wall 8/dev s", "wall 32/dev s", "steady overhead/job ms"],
+                       title="\nsteady state (actors running): extra wall per extra job on a device, minus its latency"))
     ray.shutdown()
     return rows
 
@@ -95,7 +116,12 @@ def loopback(args, work: Path) -> tuple[list[list], str]:
         fleet.write_text("".join(
             f'[[devices]]\nname = "dev{i}"\ntarget = "{t}"\naddress = "ssh://127.0.0.1:{s.port}"\n'
             f'python = "{s.python}"\nssh_config = "{s.config}"\n\n' for i, (t, s) in enumerate(zip(targets, servers))))
-        models = [str(m) for m in tiny_models(work / "loop", 4)] if (work / "loop").mkdir() is None else []
+        (work / "loop").mkdir()
+        models = [str(m) for m in tiny_models(work / "loop", 4)]
+        t0 = time.perf_counter()
+        ray.init(resources={f"edgekit-device:dev{i}": 1 for i in range(3)}, include_dashboard=False,
+                 log_to_driver=False, configure_logging=False)
+        NOTES.append(f"local Ray startup for the loopback table: {time.perf_counter() - t0:.1f} s (not in its figures)")
         proto = ["--runs", str(args.runs), "--warmup", "5"]
         rows, same = [], []
         for r in range(args.repeats):
@@ -108,11 +134,10 @@ def loopback(args, work: Path) -> tuple[list[list], str]:
             known = work / "seq_known"
             known.write_text("".join(f"[127.0.0.1]:{s.port} " + s.known_hosts.read_text().split(" ", 1)[1]
                                      for s in servers))
-            cfg.write_text(f"Host *\n  IdentityFile {servers[0].key}\n  IdentitiesOnly yes\n"
+            keys = "".join(f"  IdentityFile {s.key}\n" for s in servers)  # each server knows its own key
+            cfg.write_text(f"Host *\n{keys}  IdentitiesOnly yes\n"
                            f"  UserKnownHostsFile {known}\n  GlobalKnownHostsFile /dev/null\n"
                            "  StrictHostKeyChecking yes\n")
-            for s in servers[1:]:  # one key for all three: the sequential run takes one --identity
-                (s.dir / "authorized_keys").write_text((servers[0].dir / "client.pub").read_text())
             quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
             t0 = time.perf_counter()
             with quiet[0], quiet[1]:
@@ -124,13 +149,16 @@ def loopback(args, work: Path) -> tuple[list[list], str]:
                 rc2 = cli_main(["profile", *models, "--fleet", str(fleet), "--ray", "auto", "--force", "--store",
                                 str(work / f"loop{r}.jsonl"), *proto, "--json", str(fl)])
             t_fleet = time.perf_counter() - t0
-            assert rc == 0 and rc2 == 0, (rc, rc2)
+            if rc:
+                raise SystemExit(f"a run failed (exit {rc}); see {work}")
             a, b = json.loads(seq.read_text()), json.loads(fl.read_text())
+            c = json.loads((work / f"threads{r}.json").read_text())
             key = lambda x: (x["model"], x["target"], x["format"], x["runtime"]["name"], x["threads"], x["runs"],  # noqa: E731
                              x["model_bytes"], x["host"]["arch"])
-            same.append(sorted(map(key, a)) == sorted(map(key, b)) and len(a) == len(b))
+            same.append(sorted(map(key, a)) == sorted(map(key, b)) == sorted(map(key, c)) and len(a) == len(b))
             p50 = lambda recs: statistics.median(x["latency_ms"]["p50"] for x in recs)  # noqa: E731
-            rows.append([r + 1, len(a), round(t_seq, 2), round(t_fleet, 2), round(t_seq / t_fleet, 2),
+            rows.append([r + 1, len(a), round(t_seq, 2), round(t_fleet["auto"], 2), round(t_fleet["off"], 2),
+                         round(t_seq / t_fleet["auto"], 2), round(t_seq / t_fleet["off"], 2),
                          round(p50(a), 4), round(p50(b), 4), same[-1]])
             print(rows[-1], file=sys.stderr)
         if ray.is_initialized():
@@ -163,9 +191,11 @@ def main() -> int:
                 f"median of {args.repeats}:", "",
                 table(rows, ["devices", "jobs", "engine", "ideal s", "wall s", "wall/ideal", "overhead/job ms"]), ""]
     rows, verdict = loopback(args, work)
-    out += [f"three loopback sshd devices, 4 models, {args.runs} runs each: sequential --targets vs --fleet (Ray):",
-            "", table(rows, ["round", "jobs", "sequential s", "fleet s", "speed-up", "seq p50 ms", "fleet p50 ms",
-                             "same"]), "", verdict, f"load average after: {os.getloadavg()[0]:.1f}"]
+    out += [f"three loopback sshd devices, 4 models, {args.runs} runs each: sequential --targets vs --fleet on Ray "
+            "(running) and in-process:", "",
+            table(rows, ["round", "jobs", "sequential s", "fleet Ray s", "fleet threads s", "seq/Ray", "seq/threads",
+                         "seq p50 ms", "Ray p50 ms", "same"]), "", verdict,
+            *NOTES, f"load average after: {os.getloadavg()[0]:.1f}"]
     text = "\n".join(out)
     print(text)
     if args.write_docs:

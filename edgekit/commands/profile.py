@@ -100,11 +100,12 @@ def _names(text: str | None) -> list[str] | None:
 def run_fleet(args) -> int:
     import json
     import sys
+    import warnings
 
     from .._io import write_text
     from ..fleet import FleetError, Policy, TABLE_HEADERS, run_fleet as fleet_run, table_row
     from ..profile import Protocol
-    from ..ui import table
+    from ..ui import print_warnings, table
 
     mixed = [flag for flag, v in (("--target", args.target), ("--targets", args.targets), ("--remote", args.remote),
                                   ("--remote-map", args.remote_map), ("--on-host", args.on_host),
@@ -115,8 +116,11 @@ def run_fleet(args) -> int:
     policy = Policy(retries=args.retries, backoff_s=args.backoff, timeout_s=args.timeout, cooldown_s=args.cooldown,
                     thermal_limit_c=args.thermal_limit)
     proto = Protocol(args.threads, args.warmup, args.runs, args.duration)
-    result = fleet_run(args.models, args.fleet, devices=_names(args.devices), tags=_names(args.tags), ray=args.ray,
-                       force=args.force, store=args.store, proto=proto, policy=policy)
+    with warnings.catch_warnings(record=True) as caught:  # device warnings: once each, after the table
+        warnings.simplefilter("always")
+        result = fleet_run(args.models, args.fleet, devices=_names(args.devices), tags=_names(args.tags),
+                           ray=args.ray, force=args.force, store=args.store, proto=proto, policy=policy)
+    print_warnings("profile", list({str(w.message): w for w in caught}.values()))
     print(table([table_row(r) for r in result.results], TABLE_HEADERS))
     print(f"{len(result.results)} jobs: {result.measured} measured, {result.reused} from the store "
           f"({result.store}), {len(result.not_run)} not run; engine: {result.engine}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from pathlib import Path
 from typing import Iterator
 
 from .config import FleetError
@@ -136,7 +137,7 @@ class RayEngine:
     def run(self, jobs, sources: dict) -> Iterator:
         ray = self.ray
         actor_cls = ray.remote(DeviceWorker)
-        refs = {sha: [ray.put(open(path, "rb").read())] for sha, path in sources.items()}  # one copy per model
+        refs = {sha: [ray.put(Path(path).read_bytes())] for sha, path in sources.items()}  # one copy per model
         actors, pending = [], {}
         by_device: dict[str, list] = {}
         for job in jobs:

@@ -123,3 +123,20 @@ def test_without_ray_auto_runs_in_process(tmp_path, monkeypatch):
     assert isinstance(engine.make_engine(load_fleet(path), Protocol(), Policy(), "auto"), engine.ThreadEngine)
     with pytest.raises(DependencyError, match="needs Ray.*edgekit\\[ray\\]"):
         engine.make_engine(load_fleet(path), Protocol(), Policy(), "10.0.0.2:6379")
+
+
+def test_progress_counts_the_matrix_with_each_devices_state(tmp_path):
+    from edgekit.fleet import FleetProgress
+    from edgekit.profile.record import NotRun
+
+    path = tmp_path / "fleet.toml"
+    path.write_text(dev("a", "host") + dev("b", "adb://B"))
+    fleet = load_fleet(path)
+    models = [prepare_model(onnx_builder.add_relu_model(tmp_path / f"m{n}.onnx", n=n)) for n in (2, 3)]
+    from edgekit.fleet.jobs import plan
+
+    jobs = plan(models, fleet.devices, Protocol())
+    bar = FleetProgress(fleet, jobs, {jobs[0].key: None}, show=False)  # job 0 (m2 on a) came from the store
+    assert bar.states() == {"a": "1/2", "b": "0/2"}
+    bar.update(NotRun("m2.onnx", HOST, "b", "adb://B", "device down", "gone"))
+    assert bar.states() == {"a": "1/2", "b": "down"}

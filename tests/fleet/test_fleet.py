@@ -99,6 +99,10 @@ def test_a_device_stopped_mid_run_is_retried_marked_down_and_the_rest_goes_on(
     assert all("2 attempts failed" in r["error"] and "ssh" in r["error"] for r in down)  # retried, then down
     assert all("not_run" not in r for r in records if r["device"] != "flaky")  # every other result present
     assert captured.out.count("not run: device down") == 2 and captured.err.count("not run (device down)") == 2
+    from edgekit.report.records import read_rows
+
+    rows = read_rows(out)  # the report reads OUT: the measured jobs, the not-run entries left out
+    assert len(rows) == 7 and {r.measured_on for r in rows} >= {"host", f"ssh://127.0.0.1:{a.port}"}
 
 
 def test_driver_killed_mid_matrix_resumes_without_measuring_again(ray_session, fleet_file, models, tmp_path,
