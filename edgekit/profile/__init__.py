@@ -2,6 +2,8 @@
 
 The measurement itself is ``edgekit/runtime/device.py`` — the same file runs on the host (in a child
 process, so the memory figures belong to the model and not to this process) and on devices.
+Where it runs is a transport (``transport.py``: host, ssh://, adb://); what comes back is a typed
+``ProfileRecord`` (``record.py``), parsed once here on the host.
 """
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 from dataclasses import MISSING, dataclass, field, fields
 from functools import lru_cache
@@ -238,7 +239,7 @@ def _value(tp, value, key: str, where: str):
     if value is None:
         return None
     origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
         return _value(inner[0], value, key, where) if len(inner) == 1 else value
     if dataclasses.is_dataclass(tp):

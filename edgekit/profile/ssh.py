@@ -324,10 +324,14 @@ def _feed(fd: int, files) -> None:
 
 
 def cleanup(session: SshSession, workdir: Op) -> None:
-    """Stop the runner we started (its pid, nothing else) if it still runs, and remove the work dir."""
+    """Stop the runner we started (its pid, nothing else) if it still runs, and remove the work dir.
+
+    It waits (up to 10 s) until the runner is gone: on a busy board a killed process takes a while to
+    exit, and the next benchmark on that board (a fleet's next job) must not run beside it."""
+    stop = ('/pid 2>/dev/null); if [ -n "$p" ]; then kill "$p" 2>/dev/null; i=0; '
+            'while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi; rm -rf')
     try:
-        session.run([Op('kill "$(cat'), Op(workdir + '/pid 2>/dev/null)" 2>/dev/null; rm -rf'), workdir],
-                    timeout=30, step="cleanup")
+        session.run([Op("p=$(cat"), Op(workdir + stop), workdir], timeout=30, step="cleanup")
     except RemoteError:
         pass  # the device went away: nothing more we can do, and the original error matters more
 
