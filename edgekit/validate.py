@@ -263,7 +263,12 @@ def _known_type(elem_type: int) -> bool:
 
 def _check_value_info(v, name: str) -> None:
     if not v.type.HasField("tensor_type"):
-        return  # sequences/maps: the checker judges them, the runtimes refuse what they cannot run
+        # edgekit feeds and returns arrays: a sequence, optional or map at the graph's edge cannot be run,
+        # converted or profiled, and onnxruntime's own message for it ("expected type 3") says nothing.
+        kind = v.type.WhichOneof("value") or "untyped"
+        kind = {"sequence_type": "sequence", "optional_type": "optional", "map_type": "map"}.get(kind, kind)
+        raise ModelError(f"{name}: {v.name!r} is a {kind}, not a tensor", "edgekit takes tensor inputs and outputs only",
+                         "export the model with tensors at its inputs and outputs")
     tt = v.type.tensor_type
     if not _known_type(tt.elem_type):
         raise ModelError(f"{name}: {v.name!r} has element type {tt.elem_type}", "not an ONNX tensor type", _FIX)

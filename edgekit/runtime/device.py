@@ -38,7 +38,8 @@ except ImportError:  # pragma: no cover - exercised on devices
 TFLITE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4..8 (tensorflow/lite/schema/schema.fbs)
 _ORT_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
                "tensor(int8)": "int8", "tensor(uint8)": "uint8", "tensor(int16)": "int16",
-               "tensor(int32)": "int32", "tensor(int64)": "int64", "tensor(bool)": "bool"}
+               "tensor(int32)": "int32", "tensor(int64)": "int64", "tensor(bool)": "bool",
+               "tensor(uint16)": "uint16", "tensor(uint32)": "uint32", "tensor(uint64)": "uint64"}
 
 
 class TensorInfo:

@@ -231,6 +231,11 @@ def _check_input_sizes(inputs) -> None:
                          "check the model's declared input shape")
 
 
+def _is_data(info) -> bool:
+    """An integer or bool input that is not a quantized tensor: ids, indices, divisors."""
+    return info.dtype.kind in "iub" and not info.quantized
+
+
 def _probe_here(path: str, fmt: str) -> dict:
     from ..errors import EdgekitError
     from .device import open_backend, sample_inputs
@@ -245,9 +250,10 @@ def _probe_here(path: str, fmt: str) -> dict:
         try:
             backend.run(sample_inputs(backend.inputs))
         except EdgekitError:
-            # Open dims run at the stand-in size 1, which a 3x3 convolution cannot take: with dynamic
-            # inputs only a crash counts against the file. With static ones the sample is a valid input.
-            if not any(i.dynamic for i in backend.inputs):
+            # Open dims run at the stand-in size 1, which a 3x3 convolution cannot take, and integer inputs
+            # are data (a divisor of 0, an index out of range) that random values cannot respect: there only
+            # a crash counts against the file. Static float inputs make the sample a valid input.
+            if not any(i.dynamic or _is_data(i) for i in backend.inputs):
                 raise
     except EdgekitError as exc:
         return {"status": "error", "kind": type(exc).__name__, "what": exc.what, "why": exc.why, "fix": exc.fix}

@@ -57,6 +57,9 @@ REFUSAL_RULES = [
                                                   "sampling step from the sizes, ONNX from the scale"),
     ("Resize", r"pytorch_half_pixel to an output of size 1", "pytorch_half_pixel samples at -0.5 for size-1 outputs"),
     ("*", r"is a (sequence|optional), not a tensor", "sequence/optional values: TFLite models take dense tensors"),
+    ("*", r"Invalid data-type for array",
+     "bfloat16 at the graph's inputs/outputs: LiteRT's Python interpreter, which runs every written file once "
+     "before edgekit keeps it, has no numpy type for bfloat16 (inside the graph bfloat16 casts convert)"),
     ("Reshape", r"cannot reshape", "allowzero with a 0 in the shape of a zero-size tensor"),
 ]
 
